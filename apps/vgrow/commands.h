@@ -1,0 +1,23 @@
+#pragma once
+// Sub-commands of the `vgrow` CLI; each registers itself on the CLI11 app.
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "vgrow/config.h"
+
+namespace vgrow::cli {
+
+void add_train(CLI::App& app);
+void add_sample(CLI::App& app);
+void add_targets(CLI::App& app);
+void add_eval(CLI::App& app);
+
+// A preset name or config file, then key=value overrides, into a validated Config.
+Config resolve_config(const std::vector<std::string>& args);
+// The folder that holds the committed presets.
+std::string config_dir();
+
+}  // namespace vgrow::cli

@@ -1,0 +1,27 @@
+// vgrow: deep generative learning by Variational Gradient Flow.
+#include <iostream>
+
+#include <c10/util/Exception.h>
+
+#include "commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"vgrow: deep generative models learned by Variational Gradient Flow"};
+  app.require_subcommand(1);
+  vgrow::cli::add_train(app);
+  vgrow::cli::add_sample(app);
+  vgrow::cli::add_targets(app);
+  vgrow::cli::add_eval(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const c10::Error& e) {
+    std::cerr << "vgrow: error: " << e.what_without_backtrace() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "vgrow: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,100 @@
+#pragma once
+// Every option of a training run, with its default, in one place. Config files (TOML) and
+// `key=value` overrides list only differences; unknown keys are errors.
+
+#include <cstdint>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "vgrow/optim.h"
+
+namespace vgrow {
+
+struct Config {
+  struct Run {
+    std::string name;            // run folder suffix; default "<dataset>-<divergence>"
+    std::string out_dir = "runs";
+    int64_t seed = 0;
+    int64_t threads = 2;
+    std::string device = "auto";  // "cpu", "cuda" or "auto"
+    int64_t loops = 100000;       // outer loops; the time limit usually ends a run first
+    double minutes = 15.0;        // wall-clock budget, 0 = none
+    int64_t log_every = 1;
+    int64_t sample_every = 10;
+    int64_t checkpoint_every = 10;
+    int64_t keep_checkpoints = 3;
+  } run;
+  struct Data {
+    std::string dataset = "fashion-mnist";  // fashion-mnist, mnist, cifar10, folder, toy, csv
+    std::string path;                       // folder or file; empty = the dataset's default
+    std::string target = "8gaussians";      // toy: which 2-D target
+    int64_t image_size = 32;
+    int64_t limit = 0;  // use only the first N training images (0 = all)
+  } data;
+  struct Model {
+    std::string arch = "resnet";  // resnet (images) or mlp
+    int64_t g_width = 32;
+    int64_t d_width = 32;
+    int64_t latent_dim = 128;
+    int64_t mlp_hidden = 256;
+    int64_t mlp_layers = 2;
+    bool spectral_norm = true;
+    int64_t power_iterations = 5;
+  } model;
+  struct Flow {
+    std::string divergence = "kl";
+    double eta = 0.5;
+    int64_t particle_steps = 20;
+    int64_t d_steps = 1;
+    int64_t pool_batches = 20;
+    int64_t batch_size = 64;
+    bool clamp = true;  // clamp particles to [-1, 1] (images); off for 2-D data
+    double max_weight = 100.0;
+    int64_t chunk_size = 256;
+  } flow;
+  struct Projection {
+    std::string schedule = "paper-mnist";  // constant, paper-mnist, paper-cifar10
+    int64_t passes = 5;                    // for "constant"
+  } projection;
+  struct Optim {
+    std::string name = "rmsprop";
+    double lr_g = 1e-4;
+    double lr_d = 1e-4;
+    double alpha = 0.99;
+    double beta1 = 0.0;
+    double beta2 = 0.99;
+    double eps = 1e-8;
+    std::vector<int64_t> milestones{400, 800, 1200};
+    double gamma = 0.5;
+  } optim;
+
+  OptimizerConfig g_optimizer() const;
+  OptimizerConfig d_optimizer() const;
+  bool is_image_data() const;
+};
+
+using ConfigValue =
+    std::variant<int64_t*, double*, bool*, std::string*, std::vector<int64_t>*>;
+
+struct ConfigField {
+  std::string key;  // "section.name"
+  ConfigValue value;
+  std::string help;
+};
+
+// Every key with a pointer into `config`, in file order.
+std::vector<ConfigField> config_fields(Config& config);
+
+// Applies a TOML document (file contents) onto `config`; `origin` names it in errors.
+void apply_toml(Config& config, const std::string& toml_text, const std::string& origin);
+void apply_toml_file(Config& config, const std::string& path);
+// "section.key=value"; the value is TOML (strings may omit their quotes).
+void apply_override(Config& config, const std::string& assignment);
+// Refuses impossible values and combinations, naming the key and the value.
+void validate(const Config& config);
+std::string to_toml(Config config);
+// Keys whose values differ between two configs, as "key: a -> b" lines.
+std::vector<std::string> config_differences(Config a, Config b);
+
+}  // namespace vgrow

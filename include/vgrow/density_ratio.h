@@ -1,0 +1,25 @@
+#pragma once
+// The density-ratio estimator: D is trained by logistic regression, real samples labelled 1
+// and particles 0, so that at the optimum D(x) = log p(x)/q(x).
+
+#include <torch/nn/modules/container/any.h>
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+namespace vgrow {
+
+struct LogisticLoss {
+  torch::Tensor real;       // E_p[softplus(-D)]
+  torch::Tensor particles;  // E_q[softplus(D)]
+};
+
+// Softplus form of the logistic loss: stable for any |D| (the authors' log(1+e^D) is not).
+LogisticLoss logistic_loss(const torch::Tensor& d_real, const torch::Tensor& d_particles);
+
+// One optimiser step of D on a batch of real samples and a batch of particles.
+// D runs in training mode (spectral norm advances its power iteration once per step).
+LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
+                                torch::optim::Optimizer& optimizer, const torch::Tensor& real,
+                                const torch::Tensor& particles);
+
+}  // namespace vgrow

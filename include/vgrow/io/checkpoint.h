@@ -1,0 +1,38 @@
+#pragma once
+// Checkpoints: the whole trainer state plus the resolved config, written atomically
+// (temp file + rename), so a crash mid-write never destroys the last good one.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "vgrow/trainer.h"
+
+namespace vgrow::io {
+
+// Writes `<dir>/checkpoint-<loop>.pt` and removes all but the newest `keep`.
+std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const Trainer& trainer,
+                                      const std::string& config_toml, int64_t keep);
+void load_checkpoint(const std::filesystem::path& file, Trainer& trainer);
+// The resolved config stored in a checkpoint.
+std::string checkpoint_config(const std::filesystem::path& file);
+// Checkpoints in `dir`, oldest first.
+std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& dir);
+
+}  // namespace vgrow::io
+
+namespace vgrow::io {
+
+// The generator alone, for sampling: its config, sample shape and weights.
+struct GeneratorCheckpoint {
+  std::string config_toml;
+  std::vector<int64_t> sample_shape;
+  int64_t loop = 0;
+};
+// Loads G's weights from `file` (a checkpoint, or a run folder: its newest checkpoint)
+// into the module `make` builds from the stored config and shape.
+std::filesystem::path resolve_checkpoint(const std::filesystem::path& file_or_run_dir);
+GeneratorCheckpoint read_generator_checkpoint(const std::filesystem::path& file);
+void load_generator_weights(const std::filesystem::path& file, torch::nn::Module& generator);
+
+}  // namespace vgrow::io

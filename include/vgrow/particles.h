@@ -1,0 +1,49 @@
+#pragma once
+// The particle pool and the flow step X <- clamp(X + eta * s(D(X)) * grad_x D(X)).
+
+#include <optional>
+
+#include <torch/nn/modules/container/any.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "vgrow/divergence.h"
+
+namespace vgrow {
+
+struct FlowStepOptions {
+  TORCH_ARG(double, eta) = 0.5;
+  // Images live in [-1, 1]; 2-D targets are not clamped.
+  TORCH_ARG(std::optional<double>, clamp_min) = -1.0;
+  TORCH_ARG(std::optional<double>, clamp_max) = 1.0;
+  // The pool is processed in chunks so memory stays bounded for any pool size.
+  TORCH_ARG(int64_t, chunk_size) = 256;
+};
+
+struct FlowStepStats {
+  torch::Tensor mean_grad_norm;  // mean over particles of |grad_x D(x)|
+  torch::Tensor mean_d;          // mean D on the particles before the step
+};
+
+// The velocity s(D(x)) * grad_x D(x) of the divergence's gradient flow at x (no step taken).
+torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
+                            const Divergence& divergence, torch::Tensor* d_out = nullptr);
+
+// Moves every particle one flow step, in place. D's mode is left as the caller set it.
+FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
+                        const Divergence& divergence, const FlowStepOptions& options);
+
+// Latents z and the particles X = G(z) they started from; X moves, z stays.
+struct ParticlePool {
+  torch::Tensor latents;
+  torch::Tensor particles;
+
+  int64_t size() const { return particles.defined() ? particles.size(0) : 0; }
+  // Draws `size` latents N(0, I) and X = G(z) without gradients, in chunks.
+  void draw(torch::nn::AnyModule& generator, int64_t size, int64_t latent_dim,
+            int64_t chunk_size, torch::Device device);
+  // A uniformly random batch of particles (without replacement).
+  torch::Tensor sample(int64_t n) const;
+};
+
+}  // namespace vgrow

@@ -1,0 +1,87 @@
+#pragma once
+// The VGrow outer loop (paper, Algorithm 1):
+//   draw a particle pool X = G(z);
+//   T times: one or more density-ratio steps on D, then one flow step of every particle;
+//   refit G to the moved particles (projection).
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include <torch/nn/modules/container/any.h>
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/archive.h>
+
+#include "vgrow/data/source.h"
+#include "vgrow/divergence.h"
+#include "vgrow/optim.h"
+#include "vgrow/particles.h"
+#include "vgrow/projection.h"
+
+namespace vgrow {
+
+struct TrainerOptions {
+  int64_t batch_size = 64;      // D batch and projection minibatch
+  int64_t pool_batches = 20;    // pool size = pool_batches * batch_size
+  int64_t particle_steps = 20;  // T, flow steps per outer loop (nPiter)
+  int64_t d_steps = 1;          // density-ratio steps before each flow step (nDiter)
+  int64_t latent_dim = 128;
+  FlowStepOptions flow;
+  ProjectionSchedule projection = ProjectionSchedule::paper_mnist();
+  OptimizerConfig g_optimizer, d_optimizer;
+  std::vector<int64_t> lr_milestones;  // outer loops at which both learning rates decay
+  double lr_gamma = 0.5;
+  torch::Device device = torch::kCPU;
+};
+
+// What one outer loop did; tensors are reduced to numbers once per loop.
+struct LoopStats {
+  int64_t loop = 0;             // 0-based index of the loop just finished
+  double d_loss_real = 0;       // last D step: E_p softplus(-D)
+  double d_loss_particles = 0;  // last D step: E_q softplus(D)
+  double grad_norm = 0;         // mean |grad_x D| over the pool, last flow step
+  double mean_d = 0;            // mean D on the pool, last flow step
+  double projection_loss = 0;   // MSE of the last projection pass
+  int64_t projection_passes = 0;
+  double lr_g = 0, lr_d = 0;
+  double seconds_d = 0, seconds_flow = 0, seconds_projection = 0, seconds = 0;
+};
+
+class Trainer {
+ public:
+  Trainer(TrainerOptions options, torch::nn::AnyModule generator,
+          torch::nn::AnyModule discriminator, std::shared_ptr<data::RealSource> data,
+          Divergence divergence);
+
+  // Runs one outer loop and advances the loop counter.
+  LoopStats run_loop();
+
+  int64_t loop() const { return loop_; }
+  int64_t pool_size() const { return options_.pool_batches * options_.batch_size; }
+  const ParticlePool& pool() const { return pool_; }
+  const TrainerOptions& options() const { return options_; }
+  const Divergence& divergence() const { return divergence_; }
+  torch::nn::AnyModule& generator() { return generator_; }
+  torch::nn::AnyModule& discriminator() { return discriminator_; }
+  data::RealSource& data() { return *data_; }
+
+  // G(z) in eval mode (BatchNorm running statistics), without gradients, in chunks.
+  torch::Tensor generate(const torch::Tensor& latents);
+
+  // Everything a bit-identical resume needs: weights, optimiser states, loop counter,
+  // the data sampler and the global CPU random state.
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
+
+ private:
+  TrainerOptions options_;
+  torch::nn::AnyModule generator_, discriminator_;
+  std::shared_ptr<data::RealSource> data_;
+  Divergence divergence_;
+  std::unique_ptr<torch::optim::Optimizer> g_optimizer_, d_optimizer_;
+  std::unique_ptr<MultiStepLR> g_schedule_, d_schedule_;
+  ParticlePool pool_;
+  int64_t loop_ = 0;
+};
+
+}  // namespace vgrow

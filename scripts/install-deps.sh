@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package vgrow needs to build, test and run its default job.
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update
+$SUDO apt-get install -y --no-install-recommends \
+  build-essential cmake ninja-build ccache pkg-config \
+  libtorch-dev libgloo-dev libopenblas-dev \
+  libcli11-dev libtomlplusplus-dev libstb-dev zlib1g-dev \
+  libgtest-dev libgmock-dev googletest libbenchmark-dev \
+  gnuplot-nox dataset-fashion-mnist

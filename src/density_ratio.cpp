@@ -1,0 +1,27 @@
+#include "vgrow/density_ratio.h"
+
+#include <torch/torch.h>
+
+namespace vgrow {
+
+LogisticLoss logistic_loss(const torch::Tensor& d_real, const torch::Tensor& d_particles) {
+  return {torch::softplus(-d_real).mean(), torch::softplus(d_particles).mean()};
+}
+
+LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
+                                torch::optim::Optimizer& optimizer, const torch::Tensor& real,
+                                const torch::Tensor& particles) {
+  TORCH_CHECK(real.sizes().slice(1) == particles.sizes().slice(1),
+              "real samples ", real.sizes(), " and particles ", particles.sizes(),
+              " differ in shape");
+  discriminator.ptr()->train();
+  optimizer.zero_grad();
+  // One forward over both batches: D has no batch-coupled layers, so this equals two passes.
+  const auto d = discriminator.forward(torch::cat({real, particles.detach()}));
+  auto loss = logistic_loss(d.narrow(0, 0, real.size(0)), d.narrow(0, real.size(0), particles.size(0)));
+  (loss.real + loss.particles).backward();
+  optimizer.step();
+  return {loss.real.detach(), loss.particles.detach()};
+}
+
+}  // namespace vgrow

@@ -1,0 +1,88 @@
+#include "vgrow/particles.h"
+
+#include <torch/torch.h>
+
+namespace vgrow {
+
+namespace {
+
+struct RatioAndGradient {
+  torch::Tensor d;     // D(x), detached
+  torch::Tensor grad;  // grad_x D(x)
+};
+
+RatioAndGradient ratio_and_gradient(torch::nn::AnyModule& discriminator, const torch::Tensor& x) {
+  auto xg = x.detach().requires_grad_(true);
+  const auto d = discriminator.forward(xg);
+  TORCH_CHECK(d.dim() == 1 && d.size(0) == x.size(0),
+              "discriminator must return one logit per sample, got shape ", d.sizes());
+  // Gradient with respect to the input only: cheaper than a full backward into D's weights.
+  auto grad = torch::autograd::grad({d.sum()}, {xg})[0];
+  return {d.detach(), grad};
+}
+
+torch::Tensor per_sample(const torch::Tensor& w, int64_t dims) {
+  std::vector<int64_t> shape(dims, 1);
+  shape[0] = w.size(0);
+  return w.view(shape);
+}
+
+// LibTorch 1.13's c10::optional is not std::optional (it is in 2.x).
+c10::optional<c10::Scalar> to_c10(const std::optional<double>& v) {
+  return v ? c10::optional<c10::Scalar>(*v) : c10::nullopt;
+}
+
+}  // namespace
+
+torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
+                            const Divergence& divergence, torch::Tensor* d_out) {
+  const auto rg = ratio_and_gradient(discriminator, x);
+  if (d_out) *d_out = rg.d;
+  return per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
+}
+
+FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
+                        const Divergence& divergence, const FlowStepOptions& options) {
+  TORCH_CHECK(options.eta() > 0.0, "flow step size eta must be positive, got ", options.eta());
+  TORCH_CHECK(options.chunk_size() > 0, "flow chunk_size must be positive");
+  const int64_t n = particles.size(0);
+  auto grad_sum = torch::zeros({}, particles.options());
+  auto d_sum = torch::zeros({}, particles.options());
+  for (int64_t start = 0; start < n; start += options.chunk_size()) {
+    const int64_t len = std::min(options.chunk_size(), n - start);
+    auto x = particles.narrow(0, start, len);
+    const auto rg = ratio_and_gradient(discriminator, x);
+    torch::NoGradGuard no_grad;
+    auto moved = x + options.eta() * per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
+    if (options.clamp_min() || options.clamp_max()) {
+      moved = moved.clamp(to_c10(options.clamp_min()), to_c10(options.clamp_max()));
+    }
+    grad_sum += rg.grad.reshape({len, -1}).norm(2, 1).sum();
+    d_sum += rg.d.sum();
+    x.copy_(moved);
+  }
+  return {grad_sum / n, d_sum / n};
+}
+
+void ParticlePool::draw(torch::nn::AnyModule& generator, int64_t size, int64_t latent_dim,
+                        int64_t chunk_size, torch::Device device) {
+  TORCH_CHECK(size > 0, "particle pool size must be positive, got ", size);
+  torch::NoGradGuard no_grad;
+  latents = torch::randn({size, latent_dim}, torch::TensorOptions().device(device));
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < size; start += chunk_size) {
+    const int64_t len = std::min(chunk_size, size - start);
+    parts.push_back(generator.forward(latents.narrow(0, start, len)));
+  }
+  particles = torch::cat(parts);
+}
+
+torch::Tensor ParticlePool::sample(int64_t n) const {
+  TORCH_CHECK(n <= size(), "cannot sample ", n, " particles from a pool of ", size());
+  const auto idx = torch::randperm(size(), torch::TensorOptions().dtype(torch::kLong))
+                       .narrow(0, 0, n)
+                       .to(particles.device());
+  return particles.index_select(0, idx);
+}
+
+}  // namespace vgrow

@@ -1,0 +1,158 @@
+#include "vgrow/training_run.h"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <torch/torch.h>
+
+#include "vgrow/experiment.h"
+#include "vgrow/io/atomic_file.h"
+#include "vgrow/io/checkpoint.h"
+#include "vgrow/io/progress.h"
+#include "vgrow/io/run_folder.h"
+#include "vgrow/run_outputs.h"
+
+namespace vgrow {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<int> g_stop_signals{0};
+
+void on_stop_signal(int) {
+  if (g_stop_signals.fetch_add(1) >= 1) std::_Exit(130);  // second Ctrl-C: leave at once
+}
+
+// Refuses to resume under a config whose algorithmic keys differ from the checkpoint's.
+void check_resumable(const Config& stored, const Config& requested) {
+  std::string bad;
+  for (const auto& diff : config_differences(stored, requested)) {
+    const auto key = diff.substr(0, diff.find(':'));
+    if (!resumable_key(key)) bad += "\n  " + diff;
+  }
+  TORCH_CHECK(bad.empty(), "cannot resume: the config differs from the checkpoint's in", bad,
+              "\n(only run.* scheduling keys may change on resume)");
+}
+
+void check_finite(const LoopStats& s) {
+  const std::pair<const char*, double> values[] = {
+      {"D loss on real samples", s.d_loss_real},
+      {"D loss on particles", s.d_loss_particles},
+      {"|grad D| on the particle pool", s.grad_norm},
+      {"projection loss", s.projection_loss}};
+  for (const auto& [what, v] : values) {
+    TORCH_CHECK(std::isfinite(v), "training diverged at outer loop ", s.loop, ": ", what, " is ",
+                v, "; the last good checkpoint is kept (try a smaller flow.eta or learning rate)");
+  }
+}
+
+}  // namespace
+
+bool resumable_key(const std::string& key) {
+  return key == "run.loops" || key == "run.minutes" || key == "run.log_every" ||
+         key == "run.sample_every" || key == "run.checkpoint_every" ||
+         key == "run.keep_checkpoints" || key == "run.threads" || key == "run.device" ||
+         key == "run.out_dir" || key == "run.name";
+}
+
+void install_stop_handlers() {
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+}
+
+bool stop_requested() { return g_stop_signals.load() > 0; }
+
+TrainingRunResult run_training(const Config& requested, const TrainingRunOptions& options) {
+  validate(requested);
+  Config config = requested;
+  fs::path run_dir;
+  fs::path resume_from;
+  if (!options.resume_dir.empty()) {
+    run_dir = options.resume_dir;
+    const auto checkpoints = io::list_checkpoints(run_dir);
+    TORCH_CHECK(!checkpoints.empty(), "cannot resume: no checkpoint-*.pt in '", run_dir.string(),
+                "'");
+    resume_from = checkpoints.back();
+    Config stored;
+    apply_toml(stored, io::checkpoint_config(resume_from), resume_from.string());
+    check_resumable(stored, config);
+  } else {
+    const auto suffix = config.run.name.empty()
+                            ? (config.data.dataset == "toy" ? config.data.target : config.data.dataset) +
+                                  "-" + config.flow.divergence
+                            : config.run.name;
+    run_dir = io::create_run_folder(config.run.out_dir, suffix);
+  }
+  const auto config_text = to_toml(config);
+  io::write_text_atomically(run_dir / "config.toml", config_text);
+
+  auto trainer = make_trainer(config);
+  RunOutputs outputs(config, run_dir, *trainer);
+  if (!resume_from.empty()) {
+    io::load_checkpoint(resume_from, *trainer);
+    if (!options.quiet) std::cout << "resumed " << resume_from.string() << " at loop " << trainer->loop() << "\n";
+  } else {
+    outputs.write_initial(*trainer);
+  }
+  if (!options.quiet) {
+    std::cout << "run folder: " << run_dir.string() << "\n"
+              << "data: " << trainer->data().describe() << ", divergence "
+              << trainer->divergence().name() << ", pool " << trainer->pool_size() << ", "
+              << config.run.threads << " thread(s), device " << config.run.device << "\n";
+  }
+
+  io::MetricsLog log(run_dir);
+  io::ProgressMeter progress(trainer->loop(), config.run.loops, config.run.minutes);
+  TrainingRunResult result{run_dir, trainer->loop(), "loops"};
+  while (trainer->loop() < config.run.loops) {
+    const auto stats = trainer->run_loop();
+    check_finite(stats);
+    log.write({{"loop", static_cast<double>(stats.loop)},
+               {"d_loss_real", stats.d_loss_real},
+               {"d_loss_particles", stats.d_loss_particles},
+               {"grad_norm", stats.grad_norm},
+               {"mean_d", stats.mean_d},
+               {"projection_loss", stats.projection_loss},
+               {"projection_passes", static_cast<double>(stats.projection_passes)},
+               {"lr_g", stats.lr_g},
+               {"lr_d", stats.lr_d},
+               {"seconds", stats.seconds},
+               {"seconds_d", stats.seconds_d},
+               {"seconds_flow", stats.seconds_flow},
+               {"seconds_projection", stats.seconds_projection},
+               {"samples_per_second",
+                static_cast<double>(trainer->pool_size()) / std::max(stats.seconds, 1e-9)}});
+    const int64_t done = trainer->loop();
+    const bool out_of_time = progress.out_of_time();
+    const bool last = done >= config.run.loops || out_of_time || stop_requested();
+    if (!options.quiet && (done % config.run.log_every == 0 || last)) {
+      char buf[160];
+      std::snprintf(buf, sizeof(buf), "  D real %.4f  D part %.4f  |gradD| %.4g  proj %.4g",
+                    stats.d_loss_real, stats.d_loss_particles, stats.grad_norm,
+                    stats.projection_loss);
+      std::cout << progress.line(stats.loop) << buf << std::endl;
+    }
+    if (done % config.run.sample_every == 0 || last) outputs.write(*trainer, log.csv_path());
+    if (done % config.run.checkpoint_every == 0 || last) {
+      io::save_checkpoint(run_dir, *trainer, config_text, config.run.keep_checkpoints);
+    }
+    if (stop_requested()) {
+      result.stop_reason = "interrupted";
+      break;
+    }
+    if (out_of_time) {
+      result.stop_reason = "time";
+      break;
+    }
+  }
+  result.loops_done = trainer->loop();
+  if (!options.quiet) {
+    std::cout << "stopped (" << result.stop_reason << ") after loop " << result.loops_done
+              << "; checkpoint and samples in " << run_dir.string() << "\n";
+  }
+  return result;
+}
+
+}  // namespace vgrow
