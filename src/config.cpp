@@ -36,14 +36,16 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"run.sample_every", &c.run.sample_every, "outer loops between sample grids/plots"},
       {"run.checkpoint_every", &c.run.checkpoint_every, "outer loops between checkpoints"},
       {"run.keep_checkpoints", &c.run.keep_checkpoints, "how many recent checkpoints to keep"},
+      {"run.dist_timeout_seconds", &c.run.dist_timeout_seconds,
+       "distributed runs: seconds a rank waits for the others before failing"},
       {"data.dataset", &c.data.dataset, "fashion-mnist, mnist, cifar10, folder, toy or csv"},
       {"data.path", &c.data.path, "dataset folder or CSV file (empty = the default)"},
       {"data.target", &c.data.target, "2-D target for dataset = toy"},
       {"data.image_size", &c.data.image_size, "image side in pixels"},
       {"data.limit", &c.data.limit, "use only the first N training images (0 = all)"},
-      {"model.arch", &c.model.arch, "resnet or mlp"},
-      {"model.g_width", &c.model.g_width, "ResNet generator channels"},
-      {"model.d_width", &c.model.d_width, "ResNet discriminator channels"},
+      {"model.arch", &c.model.arch, "resnet (the paper), dcgan or mlp"},
+      {"model.g_width", &c.model.g_width, "generator channels (resnet, dcgan)"},
+      {"model.d_width", &c.model.d_width, "discriminator channels (resnet, dcgan)"},
       {"model.latent_dim", &c.model.latent_dim, "dimension of z"},
       {"model.mlp_hidden", &c.model.mlp_hidden, "MLP hidden units"},
       {"model.mlp_layers", &c.model.mlp_layers, "MLP hidden layers"},
@@ -214,6 +216,8 @@ void validate(const Config& c) {
        "must be at least 1");
   need(c.run.keep_checkpoints >= 1, "run.keep_checkpoints", c.run.keep_checkpoints,
        "must be at least 1");
+  need(c.run.dist_timeout_seconds >= 1, "run.dist_timeout_seconds", c.run.dist_timeout_seconds,
+       "must be at least 1");
   const std::vector<std::string> datasets{"fashion-mnist", "mnist", "cifar10", "folder", "toy", "csv"};
   need(std::find(datasets.begin(), datasets.end(), c.data.dataset) != datasets.end(),
        "data.dataset", c.data.dataset, "must be fashion-mnist, mnist, cifar10, folder, toy or csv");
@@ -223,16 +227,17 @@ void validate(const Config& c) {
     for (const auto& t : data::toy2d_targets()) known = known || t.name == c.data.target;
     need(known, "data.target", c.data.target, "is not a known 2-D target (see `vgrow targets`)");
   }
-  need(c.data.dataset != "csv" && c.data.dataset != "folder" ? true : !c.data.path.empty(),
+  // Only Fashion-MNIST has a default location (Debian's dataset-fashion-mnist).
+  need(c.data.dataset == "fashion-mnist" || c.data.dataset == "toy" || !c.data.path.empty(),
        "data.path", "\"\"", "must name the file or folder for dataset = " + c.data.dataset);
-  need(c.model.arch == "resnet" || c.model.arch == "mlp", "model.arch", c.model.arch,
-       "must be resnet or mlp");
-  need(c.model.arch != "resnet" || c.is_image_data(), "model.arch", c.model.arch,
+  need(c.model.arch == "resnet" || c.model.arch == "dcgan" || c.model.arch == "mlp",
+       "model.arch", c.model.arch, "must be resnet, dcgan or mlp");
+  need(c.model.arch == "mlp" || c.is_image_data(), "model.arch", c.model.arch,
        "needs image data, but data.dataset = " + c.data.dataset + " is 2-D: use model.arch = mlp");
-  if (c.model.arch == "resnet") {
+  if (c.model.arch != "mlp") {
     const auto s = c.data.image_size;
     need(s >= 16 && s <= 256 && (s & (s - 1)) == 0, "data.image_size", s,
-         "must be a power of two from 16 to 256 for the ResNet models");
+         "must be a power of two from 16 to 256 for the " + c.model.arch + " models");
   }
   need(c.data.image_size >= 8, "data.image_size", c.data.image_size, "must be at least 8");
   need(c.model.g_width >= 1 && c.model.d_width >= 1, "model.g_width/d_width",

@@ -4,13 +4,16 @@
 
 namespace vgrow {
 
-LogisticLoss logistic_loss(const torch::Tensor& d_real, const torch::Tensor& d_particles) {
-  return {torch::softplus(-d_real).mean(), torch::softplus(d_particles).mean()};
+LogisticLoss logistic_loss(const torch::Tensor& d_real, const torch::Tensor& d_particles,
+                           const dist::BatchShare& particles_share) {
+  return {torch::softplus(-d_real).mean(), particles_share.mean(torch::softplus(d_particles))};
 }
 
 LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& real,
-                                const torch::Tensor& particles) {
+                                const torch::Tensor& particles,
+                                const std::function<void()>& before_step,
+                                const dist::BatchShare& particles_share) {
   TORCH_CHECK(real.sizes().slice(1) == particles.sizes().slice(1),
               "real samples ", real.sizes(), " and particles ", particles.sizes(),
               " differ in shape");
@@ -18,8 +21,10 @@ LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
   optimizer.zero_grad();
   // One forward over both batches: D has no batch-coupled layers, so this equals two passes.
   const auto d = discriminator.forward(torch::cat({real, particles.detach()}));
-  auto loss = logistic_loss(d.narrow(0, 0, real.size(0)), d.narrow(0, real.size(0), particles.size(0)));
+  auto loss = logistic_loss(d.narrow(0, 0, real.size(0)),
+                            d.narrow(0, real.size(0), particles.size(0)), particles_share);
   (loss.real + loss.particles).backward();
+  if (before_step) before_step();
   optimizer.step();
   return {loss.real.detach(), loss.particles.detach()};
 }

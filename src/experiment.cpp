@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "vgrow/data/toy2d.h"
+#include "vgrow/models/dcgan.h"
 #include "vgrow/models/mlp.h"
 #include "vgrow/models/resnet.h"
 
@@ -40,6 +41,23 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                 .image_size(size)
                                                 .spectral_norm(m.spectral_norm)
                                                 .power_iterations(m.power_iterations)))};
+  }
+  if (m.arch == "dcgan") {
+    TORCH_CHECK(sample_shape.size() == 3, "the DCGAN models need images, got samples of rank ",
+                sample_shape.size());
+    const int64_t channels = sample_shape[0], size = sample_shape[1];
+    return {torch::nn::AnyModule(models::DCGANGenerator(models::DCGANGeneratorOptions()
+                                                            .latent_dim(m.latent_dim)
+                                                            .width(m.g_width)
+                                                            .channels(channels)
+                                                            .image_size(size))),
+            torch::nn::AnyModule(models::DCGANDiscriminator(
+                models::DCGANDiscriminatorOptions()
+                    .width(m.d_width)
+                    .channels(channels)
+                    .image_size(size)
+                    .spectral_norm(m.spectral_norm)
+                    .power_iterations(m.power_iterations)))};
   }
   int64_t numel = 1;
   for (auto s : sample_shape) numel *= s;

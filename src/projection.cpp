@@ -43,24 +43,36 @@ int64_t ProjectionSchedule::passes_at(int64_t loop) const {
 
 torch::Tensor project_generator(torch::nn::AnyModule& generator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& latents,
-                                const torch::Tensor& targets, int64_t passes, int64_t batch_size) {
+                                const torch::Tensor& targets, int64_t passes, int64_t batch_size,
+                                const std::function<void()>& before_step,
+                                const dist::PoolShard& shard) {
   TORCH_CHECK(latents.size(0) == targets.size(0), "projection needs one latent per particle: ",
               latents.size(0), " latents, ", targets.size(0), " particles");
   TORCH_CHECK(passes >= 1 && batch_size >= 1, "projection passes and batch size must be >= 1");
+  TORCH_CHECK(shard.whole() || shard.size == latents.size(0), "projection shard holds ",
+              shard.size, " rows, but got ", latents.size(0), " latents");
   generator.ptr()->train();
-  const int64_t n = latents.size(0);
+  const int64_t n = shard.whole() ? latents.size(0) : shard.total;
+  const int64_t values_per_sample = targets.numel() / std::max<int64_t>(targets.size(0), 1);
   torch::Tensor last_pass_loss;
   for (int64_t pass = 0; pass < passes; ++pass) {
-    const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kLong))
-                           .to(latents.device());
+    const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kLong));
     auto loss_sum = torch::zeros({}, targets.options());
     int64_t batches = 0;
     for (int64_t start = 0; start < n; start += batch_size) {
-      const auto idx = order.narrow(0, start, std::min(batch_size, n - start));
+      const int64_t len = std::min(batch_size, n - start);
+      const auto idx = shard.local_rows(order.narrow(0, start, len)).to(latents.device());
       optimizer.zero_grad();
-      const auto loss = torch::mse_loss(generator.forward(latents.index_select(0, idx)),
-                                        targets.index_select(0, idx));
-      loss.backward();
+      auto loss = torch::zeros({}, targets.options());
+      // A rank may hold none of a minibatch; it still joins the gradient average.
+      if (idx.numel() > 0) {
+        const auto fit = generator.forward(latents.index_select(0, idx));
+        const auto target = targets.index_select(0, idx);
+        loss = shard.whole() ? torch::mse_loss(fit, target)
+                             : shard.share(len * values_per_sample).mean((fit - target).square());
+        loss.backward();
+      }
+      if (before_step) before_step();
       optimizer.step();
       loss_sum += loss.detach();
       ++batches;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "vgrow/density_ratio.h"
+#include "vgrow/dist/process_group.h"
 
 namespace vgrow {
 namespace {
@@ -11,6 +12,22 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+torch::Tensor forward_in_chunks(torch::nn::AnyModule& module, const torch::Tensor& input,
+                                int64_t chunk) {
+  std::vector<torch::Tensor> parts;
+  for (int64_t start = 0; start < input.size(0); start += chunk) {
+    parts.push_back(module.forward(input.narrow(0, start, std::min(chunk, input.size(0) - start))));
+  }
+  return torch::cat(parts);
+}
+
+// Parameters and buffers: everything that must be identical on every rank.
+std::vector<torch::Tensor> replicated_state(torch::nn::Module& module) {
+  auto state = module.parameters();
+  for (const auto& b : module.buffers()) state.push_back(b);
+  return state;
 }
 
 }  // namespace
@@ -40,6 +57,96 @@ Trainer::Trainer(TrainerOptions options, torch::nn::AnyModule generator,
                                               options_.lr_gamma);
 }
 
+void Trainer::distribute(std::shared_ptr<dist::Distributed> dist) {
+  if (!dist || dist->world() == 1) return;
+  const int64_t world = dist->world();
+  TORCH_CHECK(pool_size() % world == 0, "the particle pool (", pool_size(),
+              " = flow.pool_batches x flow.batch_size) does not split over ", world,
+              " ranks: each rank holds pool_size / world particles");
+  TORCH_CHECK(options_.batch_size % world == 0, "flow.batch_size ", options_.batch_size,
+              " does not split over ", world,
+              " ranks: each rank takes batch_size / world real samples per D step");
+  dist_ = std::move(dist);
+  shard_ = dist::PoolShard::of(pool_size(), dist_->rank(), world);
+  broadcast_state();
+}
+
+void Trainer::check_replicas() {
+  if (!distributed()) return;
+  auto state = replicated_state(*generator_.ptr());
+  for (const auto& t : replicated_state(*discriminator_.ptr())) state.push_back(t);
+  state.push_back(at::detail::getDefaultCPUGenerator().get_state());
+  dist_->check_same(state, "G and D weights, buffers and the random state");
+}
+
+void Trainer::broadcast_state() {
+  auto state = replicated_state(*generator_.ptr());
+  for (const auto& t : replicated_state(*discriminator_.ptr())) state.push_back(t);
+  dist_->broadcast(state, 0);
+}
+
+// Every rank draws the whole pool's latents from the same stream and keeps its rows: the
+// ranks' shards together are the single-process pool. Drawn in projection-sized chunks:
+// the same BatchNorm statistics the projection will fit against.
+void Trainer::draw_pool() {
+  torch::NoGradGuard no_grad;
+  const auto latents = torch::randn({pool_size(), options_.latent_dim},
+                                    torch::TensorOptions().device(options_.device));
+  if (!distributed()) {
+    pool_.latents = latents;
+    pool_.particles = forward_in_chunks(generator_, latents, options_.batch_size);
+    return;
+  }
+  pool_.latents = latents.narrow(0, shard_.offset, shard_.size).clone();
+  pool_.particles = forward_in_chunks(generator_, pool_.latents,
+                                      options_.batch_size / dist_->world());
+}
+
+// The global batch, drawn alike on every rank; this rank keeps its batch_size / world rows.
+torch::Tensor Trainer::real_batch() {
+  auto real = data_->next_batch(options_.batch_size);
+  if (distributed()) {
+    const int64_t n = options_.batch_size / dist_->world();
+    real = real.narrow(0, dist_->rank() * n, n);
+  }
+  return real.to(options_.device);
+}
+
+// batch_size particles of the whole pool without replacement, drawn alike on every rank;
+// this rank evaluates the ones it holds (batch_size / world on average).
+torch::Tensor Trainer::particle_batch() {
+  const auto rows = torch::randperm(pool_size(), torch::TensorOptions().dtype(torch::kLong))
+                        .narrow(0, 0, options_.batch_size);
+  return pool_.particles.index_select(0, shard_.local_rows(rows).to(pool_.particles.device()));
+}
+
+void Trainer::average_gradients(torch::nn::Module& module) {
+  std::vector<torch::Tensor> grads;
+  for (auto& p : module.parameters()) {
+    if (!p.requires_grad()) continue;
+    // A rank that evaluated no sample has no gradient yet: it contributes zeros.
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    grads.push_back(p.mutable_grad());
+  }
+  dist_->all_reduce_mean(grads);
+}
+
+// BatchNorm running statistics saw different samples on each rank: averaged. Everything
+// else (spectral-norm u and v, counters) is taken from rank 0, so the replicas stay equal.
+void Trainer::sync_buffers() {
+  std::vector<torch::Tensor> averaged, from_root;
+  for (auto* module : {generator_.ptr().get(), discriminator_.ptr().get()}) {
+    for (const auto& item : module->named_buffers()) {
+      const auto& name = item.key();
+      const bool statistic = item.value().is_floating_point() &&
+                             (name.ends_with("running_mean") || name.ends_with("running_var"));
+      (statistic ? averaged : from_root).push_back(item.value());
+    }
+  }
+  dist_->all_reduce_mean(averaged);
+  dist_->broadcast(from_root, 0);
+}
+
 LoopStats Trainer::run_loop() {
   const auto loop_start = Clock::now();
   LoopStats stats;
@@ -49,19 +156,24 @@ LoopStats Trainer::run_loop() {
   stats.lr_g = g_schedule_->lr_at(loop_);
   stats.lr_d = d_schedule_->lr_at(loop_);
 
-  // The pool is drawn in training mode, in projection-sized chunks: the same BatchNorm
-  // statistics the projection will fit against (the authors draw it in eval mode).
+  // The pool is drawn in training mode (the authors draw it in eval mode).
   generator_.ptr()->train();
-  pool_.draw(generator_, pool_size(), options_.latent_dim, options_.batch_size, options_.device);
+  draw_pool();
 
+  std::function<void()> sync_d, sync_g;
+  if (distributed()) {
+    sync_d = [this] { average_gradients(*discriminator_.ptr()); };
+    sync_g = [this] { average_gradients(*generator_.ptr()); };
+  }
+  const auto particles_share = shard_.share(options_.batch_size);
   LogisticLoss d_loss{torch::zeros({}), torch::zeros({})};
   FlowStepStats flow{torch::zeros({}), torch::zeros({})};
   for (int64_t t = 0; t < options_.particle_steps; ++t) {
     auto start = Clock::now();
     for (int64_t k = 0; k < options_.d_steps; ++k) {
-      const auto real = data_->next_batch(options_.batch_size).to(options_.device);
-      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real,
-                                  pool_.sample(options_.batch_size));
+      const auto real = real_batch();
+      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
+                                  particles_share);
     }
     stats.seconds_d += seconds_since(start);
     start = Clock::now();
@@ -75,14 +187,23 @@ LoopStats Trainer::run_loop() {
   stats.projection_passes = options_.projection.passes_at(loop_);
   const auto proj_loss = project_generator(generator_, *g_optimizer_, pool_.latents,
                                            pool_.particles, stats.projection_passes,
-                                           options_.batch_size);
+                                           options_.batch_size, sync_g, shard_);
   stats.seconds_projection = seconds_since(start);
 
-  stats.d_loss_real = d_loss.real.item<double>();
-  stats.d_loss_particles = d_loss.particles.item<double>();
-  stats.grad_norm = flow.mean_grad_norm.item<double>();
-  stats.mean_d = flow.mean_d.item<double>();
-  stats.projection_loss = proj_loss.item<double>();
+  // Each rank's numbers are its share of the global ones (equal shards, or BatchShare).
+  auto numbers = torch::stack({d_loss.real, d_loss.particles, flow.mean_grad_norm, flow.mean_d,
+                               proj_loss.reshape({})})
+                     .to(torch::kCPU, torch::kDouble);
+  if (distributed()) {
+    sync_buffers();
+    dist_->all_reduce_mean({numbers});
+  }
+  const auto* v = numbers.data_ptr<double>();
+  stats.d_loss_real = v[0];
+  stats.d_loss_particles = v[1];
+  stats.grad_norm = v[2];
+  stats.mean_d = v[3];
+  stats.projection_loss = v[4];
   stats.seconds = seconds_since(loop_start);
   ++loop_;
   return stats;
@@ -91,13 +212,9 @@ LoopStats Trainer::run_loop() {
 torch::Tensor Trainer::generate(const torch::Tensor& latents) {
   torch::NoGradGuard no_grad;
   generator_.ptr()->eval();
-  std::vector<torch::Tensor> parts;
-  const auto z = latents.to(options_.device);
-  for (int64_t start = 0; start < z.size(0); start += 256) {
-    parts.push_back(generator_.forward(z.narrow(0, start, std::min<int64_t>(256, z.size(0) - start))));
-  }
+  auto samples = forward_in_chunks(generator_, latents.to(options_.device), 256);
   generator_.ptr()->train();
-  return torch::cat(parts).cpu();
+  return samples.cpu();
 }
 
 void Trainer::save(torch::serialize::OutputArchive& archive) const {
@@ -137,6 +254,8 @@ void Trainer::load(torch::serialize::InputArchive& archive) {
   loop_ = loop.item<int64_t>();
   auto generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(rng);
+  // Every rank read the same checkpoint; rank 0's copy settles any doubt.
+  if (distributed()) broadcast_state();
 }
 
 }  // namespace vgrow

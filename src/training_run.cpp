@@ -4,9 +4,11 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <torch/torch.h>
 
+#include "vgrow/dist/process_group.h"
 #include "vgrow/experiment.h"
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/checkpoint.h"
@@ -54,7 +56,7 @@ bool resumable_key(const std::string& key) {
   return key == "run.loops" || key == "run.minutes" || key == "run.log_every" ||
          key == "run.sample_every" || key == "run.checkpoint_every" ||
          key == "run.keep_checkpoints" || key == "run.threads" || key == "run.device" ||
-         key == "run.out_dir" || key == "run.name";
+         key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds";
 }
 
 void install_stop_handlers() {
@@ -67,6 +69,12 @@ bool stop_requested() { return g_stop_signals.load() > 0; }
 TrainingRunResult run_training(const Config& requested, const TrainingRunOptions& options) {
   validate(requested);
   Config config = requested;
+  // One process per rank when WORLD_SIZE > 1 (torchrun's variables, or `vgrow launch`):
+  // every rank computes; rank 0 alone writes the run folder, logs, samples and checkpoints.
+  const auto dist = dist::init_from_env(std::chrono::seconds(config.run.dist_timeout_seconds),
+                                        resolve_device(config.run.device));
+  const bool main_rank = dist->is_main();
+  const bool quiet = options.quiet || !main_rank;
   fs::path run_dir;
   fs::path resume_from;
   if (!options.resume_dir.empty()) {
@@ -78,7 +86,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     Config stored;
     apply_toml(stored, io::checkpoint_config(resume_from), resume_from.string());
     check_resumable(stored, config);
-  } else {
+  } else if (main_rank) {
     const auto suffix = config.run.name.empty()
                             ? (config.data.dataset == "toy" ? config.data.target : config.data.dataset) +
                                   "-" + config.flow.divergence
@@ -86,30 +94,34 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     run_dir = io::create_run_folder(config.run.out_dir, suffix);
   }
   const auto config_text = to_toml(config);
-  io::write_text_atomically(run_dir / "config.toml", config_text);
+  if (main_rank) io::write_text_atomically(run_dir / "config.toml", config_text);
 
   auto trainer = make_trainer(config);
-  RunOutputs outputs(config, run_dir, *trainer);
+  trainer->distribute(dist);
+  std::optional<RunOutputs> outputs;
+  if (main_rank) outputs.emplace(config, run_dir, *trainer);
   if (!resume_from.empty()) {
     io::load_checkpoint(resume_from, *trainer);
-    if (!options.quiet) std::cout << "resumed " << resume_from.string() << " at loop " << trainer->loop() << "\n";
-  } else {
-    outputs.write_initial(*trainer);
+    if (!quiet) std::cout << "resumed " << resume_from.string() << " at loop " << trainer->loop() << "\n";
+  } else if (outputs) {
+    outputs->write_initial(*trainer);
   }
-  if (!options.quiet) {
+  if (!quiet) {
     std::cout << "run folder: " << run_dir.string() << "\n"
               << "data: " << trainer->data().describe() << ", divergence "
               << trainer->divergence().name() << ", pool " << trainer->pool_size() << ", "
               << config.run.threads << " thread(s), device " << config.run.device << "\n";
+    if (dist->world() > 1) std::cout << "distributed: " << dist->describe() << "\n";
   }
 
-  io::MetricsLog log(run_dir);
+  std::optional<io::MetricsLog> log;
+  if (main_rank) log.emplace(run_dir);
   io::ProgressMeter progress(trainer->loop(), config.run.loops, config.run.minutes);
   TrainingRunResult result{run_dir, trainer->loop(), "loops"};
   while (trainer->loop() < config.run.loops) {
     const auto stats = trainer->run_loop();
     check_finite(stats);
-    log.write({{"loop", static_cast<double>(stats.loop)},
+    if (log) log->write({{"loop", static_cast<double>(stats.loop)},
                {"d_loss_real", stats.d_loss_real},
                {"d_loss_particles", stats.d_loss_particles},
                {"grad_norm", stats.grad_norm},
@@ -125,20 +137,25 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
                {"samples_per_second",
                 static_cast<double>(trainer->pool_size()) / std::max(stats.seconds, 1e-9)}});
     const int64_t done = trainer->loop();
-    const bool out_of_time = progress.out_of_time();
-    const bool last = done >= config.run.loops || out_of_time || stop_requested();
-    if (!options.quiet && (done % config.run.log_every == 0 || last)) {
+    // The ranks leave together: one rank's clock or signal stops them all.
+    const bool out_of_time = dist->any(progress.out_of_time());
+    const bool interrupted = dist->any(stop_requested());
+    const bool last = done >= config.run.loops || out_of_time || interrupted;
+    if (!quiet && (done % config.run.log_every == 0 || last)) {
       char buf[160];
       std::snprintf(buf, sizeof(buf), "  D real %.4f  D part %.4f  |gradD| %.4g  proj %.4g",
                     stats.d_loss_real, stats.d_loss_particles, stats.grad_norm,
                     stats.projection_loss);
       std::cout << progress.line(stats.loop) << buf << std::endl;
     }
-    if (done % config.run.sample_every == 0 || last) outputs.write(*trainer, log.csv_path());
-    if (done % config.run.checkpoint_every == 0 || last) {
-      io::save_checkpoint(run_dir, *trainer, config_text, config.run.keep_checkpoints);
+    if (outputs && (done % config.run.sample_every == 0 || last)) {
+      outputs->write(*trainer, log->csv_path());
     }
-    if (stop_requested()) {
+    if (done % config.run.checkpoint_every == 0 || last) {
+      trainer->check_replicas();  // collective: rank 0's checkpoint stands for every rank
+      if (main_rank) io::save_checkpoint(run_dir, *trainer, config_text, config.run.keep_checkpoints);
+    }
+    if (interrupted) {
       result.stop_reason = "interrupted";
       break;
     }
@@ -148,7 +165,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     }
   }
   result.loops_done = trainer->loop();
-  if (!options.quiet) {
+  if (!quiet) {
     std::cout << "stopped (" << result.stop_reason << ") after loop " << result.loops_done
               << "; checkpoint and samples in " << run_dir.string() << "\n";
   }

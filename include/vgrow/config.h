@@ -11,6 +11,8 @@
 
 namespace vgrow {
 
+// The defaults are the default job: Fashion-MNIST on a 2-core CPU for 15 minutes (see
+// docs/default-preset.md for the measurements that chose it). Paper presets set every key.
 struct Config {
   struct Run {
     std::string name;            // run folder suffix; default "<dataset>-<divergence>"
@@ -20,10 +22,11 @@ struct Config {
     std::string device = "auto";  // "cpu", "cuda" or "auto"
     int64_t loops = 100000;       // outer loops; the time limit usually ends a run first
     double minutes = 15.0;        // wall-clock budget, 0 = none
-    int64_t log_every = 1;
-    int64_t sample_every = 10;
-    int64_t checkpoint_every = 10;
+    int64_t log_every = 50;
+    int64_t sample_every = 100;
+    int64_t checkpoint_every = 200;
     int64_t keep_checkpoints = 3;
+    int64_t dist_timeout_seconds = 300;  // distributed: how long a rank waits for the others
   } run;
   struct Data {
     std::string dataset = "fashion-mnist";  // fashion-mnist, mnist, cifar10, folder, toy, csv
@@ -33,39 +36,39 @@ struct Config {
     int64_t limit = 0;  // use only the first N training images (0 = all)
   } data;
   struct Model {
-    std::string arch = "resnet";  // resnet (images) or mlp
+    std::string arch = "dcgan";  // resnet (the paper), dcgan or mlp
     int64_t g_width = 32;
     int64_t d_width = 32;
     int64_t latent_dim = 128;
     int64_t mlp_hidden = 256;
     int64_t mlp_layers = 2;
     bool spectral_norm = true;
-    int64_t power_iterations = 5;
+    int64_t power_iterations = 1;
   } model;
   struct Flow {
     std::string divergence = "kl";
-    double eta = 0.5;
-    int64_t particle_steps = 20;
+    double eta = 1.0;
+    int64_t particle_steps = 1;
     int64_t d_steps = 1;
-    int64_t pool_batches = 20;
+    int64_t pool_batches = 1;
     int64_t batch_size = 64;
     bool clamp = true;  // clamp particles to [-1, 1] (images); off for 2-D data
     double max_weight = 100.0;
     int64_t chunk_size = 256;
   } flow;
   struct Projection {
-    std::string schedule = "paper-mnist";  // constant, paper-mnist, paper-cifar10
-    int64_t passes = 5;                    // for "constant"
+    std::string schedule = "constant";  // constant, paper-mnist, paper-cifar10
+    int64_t passes = 1;                 // for "constant"
   } projection;
   struct Optim {
-    std::string name = "rmsprop";
-    double lr_g = 1e-4;
-    double lr_d = 1e-4;
+    std::string name = "adam";
+    double lr_g = 2e-4;
+    double lr_d = 2e-4;
     double alpha = 0.99;
-    double beta1 = 0.0;
-    double beta2 = 0.99;
+    double beta1 = 0.5;
+    double beta2 = 0.999;
     double eps = 1e-8;
-    std::vector<int64_t> milestones{400, 800, 1200};
+    std::vector<int64_t> milestones;
     double gamma = 0.5;
   } optim;
 

@@ -2,6 +2,7 @@
 // Projection: refit the generator to the moved particles by MSE regression, G(z) -> X.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,8 @@
 #include <torch/nn/modules/container/any.h>
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
+
+#include "vgrow/dist/shard.h"
 
 namespace vgrow {
 
@@ -31,8 +34,13 @@ class ProjectionSchedule {
 
 // `passes` shuffled passes of minibatch MSE regression of G(latents) onto `targets`.
 // G runs in training mode. Returns the mean MSE over the last pass.
+// `before_step` runs between backward and each step (distributed: average the gradients).
+// With a `shard`, latents and targets are this rank's rows of the pool: every rank shuffles
+// the whole pool alike and fits the rows of each global minibatch it holds.
 torch::Tensor project_generator(torch::nn::AnyModule& generator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& latents,
-                                const torch::Tensor& targets, int64_t passes, int64_t batch_size);
+                                const torch::Tensor& targets, int64_t passes, int64_t batch_size,
+                                const std::function<void()>& before_step = {},
+                                const dist::PoolShard& shard = {});
 
 }  // namespace vgrow

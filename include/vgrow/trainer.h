@@ -13,12 +13,17 @@
 #include <torch/serialize/archive.h>
 
 #include "vgrow/data/source.h"
+#include "vgrow/dist/shard.h"
 #include "vgrow/divergence.h"
 #include "vgrow/optim.h"
 #include "vgrow/particles.h"
 #include "vgrow/projection.h"
 
 namespace vgrow {
+
+namespace dist {
+class Distributed;
+}
 
 struct TrainerOptions {
   int64_t batch_size = 64;      // D batch and projection minibatch
@@ -53,11 +58,25 @@ class Trainer {
           torch::nn::AnyModule discriminator, std::shared_ptr<data::RealSource> data,
           Divergence divergence);
 
+  // Makes this process one rank of a data-parallel job; call on every rank before the first
+  // loop. Rank 0's weights and buffers are broadcast. Each rank then holds pool_size / world
+  // particles and takes batch_size / world real samples per D step; every rank draws the
+  // global random tensors alike and evaluates its own rows (see dist/shard.h), and D's and
+  // G's gradients are averaged before every optimiser step. So N ranks compute what one
+  // process computes, split N ways, up to float rounding (exactly so when G has no
+  // BatchNorm: its batch statistics are per rank, as in PyTorch's DDP). A world of one, or
+  // null, leaves the trainer a single process.
+  void distribute(std::shared_ptr<dist::Distributed> dist);
+  // Collective: throws on every rank unless all ranks hold identical G, D and random state.
+  void check_replicas();
+
   // Runs one outer loop and advances the loop counter.
   LoopStats run_loop();
 
   int64_t loop() const { return loop_; }
+  // The global pool size; each rank holds pool_size() / world of it.
   int64_t pool_size() const { return options_.pool_batches * options_.batch_size; }
+  // This rank's particles (all of them in a single process).
   const ParticlePool& pool() const { return pool_; }
   const TrainerOptions& options() const { return options_; }
   const Divergence& divergence() const { return divergence_; }
@@ -69,11 +88,20 @@ class Trainer {
   torch::Tensor generate(const torch::Tensor& latents);
 
   // Everything a bit-identical resume needs: weights, optimiser states, loop counter,
-  // the data sampler and the global CPU random state.
+  // the data sampler and the global CPU random state. All of it is the same on every rank,
+  // so rank 0's checkpoint resumes a job at any world size (every rank loads it).
   void save(torch::serialize::OutputArchive& archive) const;
   void load(torch::serialize::InputArchive& archive);
 
  private:
+  bool distributed() const { return dist_ != nullptr; }
+  void draw_pool();
+  torch::Tensor real_batch();
+  torch::Tensor particle_batch();
+  void average_gradients(torch::nn::Module& module);
+  void sync_buffers();
+  void broadcast_state();
+
   TrainerOptions options_;
   torch::nn::AnyModule generator_, discriminator_;
   std::shared_ptr<data::RealSource> data_;
@@ -82,6 +110,8 @@ class Trainer {
   std::unique_ptr<MultiStepLR> g_schedule_, d_schedule_;
   ParticlePool pool_;
   int64_t loop_ = 0;
+  std::shared_ptr<dist::Distributed> dist_;  // null: a single process
+  dist::PoolShard shard_;                    // this rank's rows of the pool
 };
 
 }  // namespace vgrow

@@ -75,7 +75,7 @@ torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
   const auto w = options.spectral_norm()
                      ? spectral_normalize(weight, u, v, options.power_iterations(), is_training())
                      : weight;
-  return torch::conv2d(x, w, bias, /*stride=*/1, /*padding=*/options.padding());
+  return torch::conv2d(x, w, bias, options.stride(), options.padding());
 }
 
 torch::Tensor SNConv2dImpl::effective_weight() {

@@ -47,6 +47,7 @@ struct SNConv2dOptions {
   TORCH_ARG(int64_t, out_channels);
   TORCH_ARG(int64_t, kernel_size);
   TORCH_ARG(int64_t, padding) = 0;
+  TORCH_ARG(int64_t, stride) = 1;
   TORCH_ARG(bool, bias) = false;
   TORCH_ARG(bool, spectral_norm) = true;
   TORCH_ARG(int64_t, power_iterations) = 5;

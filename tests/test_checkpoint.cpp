@@ -1,0 +1,117 @@
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include "cli_helpers.h"
+#include "vgrow/config.h"
+#include "vgrow/experiment.h"
+#include "vgrow/io/atomic_file.h"
+#include "vgrow/io/checkpoint.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using vgrow::testing::only_run;
+using vgrow::testing::run_cli;
+using vgrow::testing::TempDir;
+
+// Every parameter and buffer of the generator stored in a checkpoint.
+std::vector<torch::Tensor> generator_state(const fs::path& run_dir) {
+  const auto file = vgrow::io::resolve_checkpoint(run_dir);
+  const auto info = vgrow::io::read_generator_checkpoint(file);
+  vgrow::Config config;
+  vgrow::apply_toml(config, info.config_toml, file.string());
+  auto nets = vgrow::make_networks(config, info.sample_shape);
+  vgrow::io::load_generator_weights(file, *nets.generator.ptr());
+  std::vector<torch::Tensor> out;
+  for (const auto& p : nets.generator.ptr()->parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : nets.generator.ptr()->buffers()) out.push_back(b.clone());
+  return out;
+}
+
+void expect_bit_identical(const std::vector<torch::Tensor>& a, const std::vector<torch::Tensor>& b) {
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+}
+
+// 2N loops in one go equal N loops, then a resume for N more, bit for bit (CPU).
+void check_resume_is_exact(const std::string& config_args) {
+  TempDir whole("vgrow-whole"), split("vgrow-split");
+  auto r = run_cli("train " + config_args + " run.loops=6 run.out_dir=" + whole.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("train " + config_args + " run.loops=3 run.out_dir=" + split.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = only_run(split.path());
+  r = run_cli("train --resume " + run.string() + " --quiet run.loops=6");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto a = generator_state(only_run(whole.path()));
+  const auto b = generator_state(run);
+  expect_bit_identical(a, b);
+  // And the state really moved: a 3-loop generator differs from the 6-loop one.
+  EXPECT_GT(vgrow::io::list_checkpoints(run).size(), 0u);
+}
+
+TEST(Checkpoint, ResumeIsBitIdenticalOnToyData) {
+  check_resume_is_exact("toy-8gaussians --quiet run.threads=1 run.checkpoint_every=2");
+}
+
+TEST(Checkpoint, ResumeIsBitIdenticalOnImages) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  check_resume_is_exact(
+      "--quiet run.threads=1 run.minutes=0 data.limit=256 model.g_width=8 model.d_width=8 "
+      "flow.pool_batches=2 flow.batch_size=16 flow.particle_steps=2 run.checkpoint_every=2");
+}
+
+TEST(Checkpoint, ResumeRefusesAnIncompatibleConfig) {
+  TempDir dir("vgrow-ckpt");
+  auto r = run_cli("train toy-8gaussians --quiet run.loops=2 run.out_dir=" + dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_cli("train --resume " + only_run(dir.path()).string() + " flow.eta=0.1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("flow.eta"));
+}
+
+// A writer killed half way leaves the previous file whole and loadable.
+TEST(Checkpoint, KilledWriteLeavesThePreviousCheckpointLoadable) {
+  TempDir dir("vgrow-ckpt");
+  auto r = run_cli("train toy-8gaussians --quiet run.loops=2 run.out_dir=" + dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto run = only_run(dir.path());
+  const auto file = vgrow::io::resolve_checkpoint(run);
+  const auto before = generator_state(run);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    vgrow::io::write_atomically(file, [](const fs::path& tmp) {
+      std::ofstream out(tmp, std::ios::binary);
+      out << "partial checkpoint bytes";
+      out.flush();
+      _exit(9);  // killed mid-write
+    });
+    _exit(0);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+  expect_bit_identical(before, generator_state(run));
+  r = run_cli("train --resume " + run.string() + " --quiet run.loops=3");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+TEST(Checkpoint, CorruptCheckpointIsNamed) {
+  TempDir dir("vgrow-ckpt");
+  const auto file = dir.path() / "checkpoint-000001.pt";
+  std::ofstream(file) << "not a checkpoint";
+  const auto r = run_cli("sample " + file.string() + " -n 4 -o " + dir.str() + "/x.csv");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("checkpoint-000001.pt"));
+}
+
+}  // namespace

@@ -1,0 +1,68 @@
+#include <fstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli_helpers.h"
+
+namespace {
+
+using ::testing::HasSubstr;
+using vgrow::testing::run_cli;
+using vgrow::testing::TempDir;
+
+TEST(CliErrors, UnknownConfigKeyIsNamed) {
+  const auto r = run_cli("train toy-8gaussians flow.etta=0.1 --dry-run");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("unknown config key 'flow.etta'"));
+}
+
+TEST(CliErrors, UnknownKeyInConfigFileIsNamedWithTheFile) {
+  TempDir dir("vgrow-cli");
+  const auto file = dir.path() / "bad.toml";
+  std::ofstream(file) << "[flow]\nstep_size = 0.5\n";
+  const auto r = run_cli("train " + file.string() + " --dry-run");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("flow.step_size"));
+  EXPECT_THAT(r.output, HasSubstr("bad.toml"));
+}
+
+TEST(CliErrors, NegativeStepSizeIsRefused) {
+  const auto r = run_cli("train toy-8gaussians flow.eta=-0.5 --dry-run");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("flow.eta"));
+  EXPECT_THAT(r.output, HasSubstr("-0.5"));
+}
+
+TEST(CliErrors, MissingCsvFileIsNamed) {
+  TempDir dir("vgrow-cli");
+  const auto r = run_cli("train toy-8gaussians data.dataset=csv data.path=/nonexistent/points.csv run.out_dir=" + dir.str());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("/nonexistent/points.csv"));
+}
+
+TEST(CliErrors, NonNumericCsvCellNamesTheLine) {
+  TempDir dir("vgrow-cli");
+  const auto file = dir.path() / "points.csv";
+  std::ofstream(file) << "x,y\n1.0,2.0\n3.0,oops\n";
+  const auto r = run_cli("train toy-8gaussians data.dataset=csv data.path=" + file.string() +
+                         " run.out_dir=" + dir.str() + "/runs");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("line 3"));
+  EXPECT_THAT(r.output, HasSubstr("oops"));
+}
+
+TEST(CliErrors, ImpossibleCombinationIsNamed) {
+  const auto r = run_cli("train toy-8gaussians model.arch=resnet --dry-run");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("model.arch"));
+}
+
+TEST(CliErrors, DryRunPrintsResolvedConfig) {
+  const auto r = run_cli("train toy-8gaussians flow.divergence=js --dry-run");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("divergence = 'js'"));
+  EXPECT_THAT(r.output, HasSubstr("target = '8gaussians'"));
+}
+
+}  // namespace
