@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "vgrow/data/toy2d.h"
+#include "vgrow/io/checkpoint.h"
 #include "vgrow/models/dcgan.h"
 #include "vgrow/models/mlp.h"
 #include "vgrow/models/resnet.h"
@@ -73,6 +74,19 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                             .layers(m.mlp_layers)
                                                             .spectral_norm(m.spectral_norm)
                                                             .power_iterations(m.power_iterations)))};
+}
+
+TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir) {
+  const auto file = io::resolve_checkpoint(checkpoint_or_run_dir);
+  const auto info = io::read_generator_checkpoint(file);
+  TrainedGenerator out;
+  apply_toml(out.config, info.config_toml, file.string());
+  out.sample_shape = info.sample_shape;
+  out.loop = info.loop;
+  out.generator = make_networks(out.config, info.sample_shape).generator;
+  io::load_generator_weights(file, *out.generator.ptr());
+  out.generator.ptr()->eval();
+  return out;
 }
 
 TrainerOptions make_trainer_options(const Config& c) {

@@ -22,15 +22,11 @@ using vgrow::testing::TempDir;
 
 // Every parameter and buffer of the generator stored in a checkpoint.
 std::vector<torch::Tensor> generator_state(const fs::path& run_dir) {
-  const auto file = vgrow::io::resolve_checkpoint(run_dir);
-  const auto info = vgrow::io::read_generator_checkpoint(file);
-  vgrow::Config config;
-  vgrow::apply_toml(config, info.config_toml, file.string());
-  auto nets = vgrow::make_networks(config, info.sample_shape);
-  vgrow::io::load_generator_weights(file, *nets.generator.ptr());
+  auto trained = vgrow::load_trained_generator(run_dir.string());
+  auto& module = *trained.generator.ptr();
   std::vector<torch::Tensor> out;
-  for (const auto& p : nets.generator.ptr()->parameters()) out.push_back(p.detach().clone());
-  for (const auto& b : nets.generator.ptr()->buffers()) out.push_back(b.clone());
+  for (const auto& p : module.parameters()) out.push_back(p.detach().clone());
+  for (const auto& b : module.buffers()) out.push_back(b.clone());
   return out;
 }
 

@@ -63,20 +63,15 @@ torch::Tensor images_from(const std::string& source, int64_t n, int64_t seed, in
     o.channels = 1;
     return data::to_float(data::load_image_dataset(o).images);
   }
-  const auto file = io::resolve_checkpoint(source);
-  const auto info = io::read_generator_checkpoint(file);
-  Config config;
-  apply_toml(config, info.config_toml, file.string());
-  TORCH_CHECK(config.is_image_data(), "checkpoint '", file.string(), "' is not an image generator");
+  auto trained = load_trained_generator(source);
+  const auto& config = trained.config;
+  TORCH_CHECK(config.is_image_data(), "'", source, "' is not an image generator");
   if (dataset_out) *dataset_out = config.data.dataset;
-  auto nets = make_networks(config, info.sample_shape);
-  io::load_generator_weights(file, *nets.generator.ptr());
-  nets.generator.ptr()->eval();
   torch::NoGradGuard no_grad;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < n; start += 500) {
-    parts.push_back(nets.generator.forward(
+    parts.push_back(trained.generator.forward(
         at::randn({std::min<int64_t>(500, n - start), config.model.latent_dim}, gen)));
   }
   return torch::cat(parts);
@@ -108,8 +103,20 @@ void eval_images(const std::string& source, const std::string& reference_arg,
   const int64_t m = std::min(generated.size(0), real.size(0));
   TORCH_CHECK(m >= 2, "need at least 2 images on each side, got ", generated.size(0), " and ",
               real.size(0));
-  const auto gen_features = extractor->features(generated);
-  const auto real_features = extractor->features(real);
+  // A classifier trained at another size (e.g. 28x28 Fashion-MNIST) sees both sides resized
+  // the same way: bilinear, align_corners = false.
+  auto fit = [&](const torch::Tensor& x) {
+    const auto* c = dynamic_cast<metrics::ClassifierExtractor*>(extractor.get());
+    const int64_t want = c ? c->metadata().image_size : 0;
+    if (want <= 0 || want == x.size(2)) return x;
+    return torch::nn::functional::interpolate(
+        x, torch::nn::functional::InterpolateFuncOptions()
+               .size(std::vector<int64_t>{want, want})
+               .mode(torch::kBilinear)
+               .align_corners(false));
+  };
+  const auto gen_features = extractor->features(fit(generated));
+  const auto real_features = extractor->features(fit(real));
   metrics::FidDrawsOptions fo;
   fo.n = std::min(n, m);
   fo.draws = draws;
@@ -119,7 +126,7 @@ void eval_images(const std::string& source, const std::string& reference_arg,
   ko.subset_size = std::min<int64_t>(1000, m);
   ko.seed = static_cast<uint64_t>(seed);
   const auto kid = metrics::kid(gen_features, real_features, ko);
-  const auto is = metrics::inception_score(extractor->probabilities(generated), 10);
+  const auto is = metrics::inception_score(extractor->probabilities(fit(generated)), 10);
   const auto pr = metrics::precision_recall(real_features.narrow(0, 0, std::min<int64_t>(m, 10000)),
                                             gen_features.narrow(0, 0, std::min<int64_t>(m, 10000)));
   std::cout << std::setprecision(6) << "{\"source\":\"" << source << "\",\"reference\":\""
@@ -155,25 +162,16 @@ void add_eval(CLI::App& app) {
     const bool toy_checkpoint = [&] {
       if (args->source.rfind("dataset:", 0) == 0) return false;
       if (std::filesystem::is_directory(args->source) && io::list_checkpoints(args->source).empty()) return false;
-      const auto file = io::resolve_checkpoint(args->source);
-      Config config;
-      apply_toml(config, io::read_generator_checkpoint(file).config_toml, file.string());
-      return !config.is_image_data();
+      return !load_trained_generator(args->source).config.is_image_data();
     }();
     if (!toy_checkpoint) {
       eval_images(args->source, args->reference, args->classifier, args->inception, args->count,
                   args->draws, args->seed, args->threads);
       return;
     }
-    const auto file = io::resolve_checkpoint(args->source);
-    const auto info = io::read_generator_checkpoint(file);
-    Config config;
-    apply_toml(config, info.config_toml, file.string());
-    auto nets = make_networks(config, info.sample_shape);
-    io::load_generator_weights(file, *nets.generator.ptr());
-    nets.generator.ptr()->eval();
+    auto trained = load_trained_generator(args->source);
     torch::NoGradGuard no_grad;
-    eval_toy(config, nets.generator, std::min<int64_t>(args->count, 5000), args->seed);
+    eval_toy(trained.config, trained.generator, std::min<int64_t>(args->count, 5000), args->seed);
   });
 }
 

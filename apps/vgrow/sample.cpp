@@ -5,7 +5,6 @@
 
 #include "commands.h"
 #include "vgrow/experiment.h"
-#include "vgrow/io/checkpoint.h"
 #include "vgrow/io/image_grid.h"
 #include "vgrow/io/png.h"
 #include "vgrow/run_outputs.h"
@@ -30,16 +29,12 @@ void add_sample(CLI::App& app) {
   cmd->add_option("--steps", args->steps, "interpolation steps")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "seed of the latents");
   cmd->callback([args] {
-    const auto file = io::resolve_checkpoint(args->checkpoint);
-    const auto info = io::read_generator_checkpoint(file);
-    Config config;
-    apply_toml(config, info.config_toml, file.string());
-    auto nets = make_networks(config, info.sample_shape);
-    io::load_generator_weights(file, *nets.generator.ptr());
-    nets.generator.ptr()->eval();
+    auto trained = load_trained_generator(args->checkpoint);
+    const auto& config = trained.config;
+    auto& generator = trained.generator;
     torch::NoGradGuard no_grad;
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(args->seed));
-    const bool images = info.sample_shape.size() == 3;
+    const bool images = trained.sample_shape.size() == 3;
     if (!args->interpolate.empty()) {
       TORCH_CHECK(images, "--interpolate needs an image generator");
       const auto ends = at::randn({2, 8, config.model.latent_dim}, gen);
@@ -49,12 +44,12 @@ void add_sample(CLI::App& app) {
                          .reshape({-1, config.model.latent_dim});
       io::ImageGridOptions grid;
       grid.nrow = args->steps;
-      io::save_image_grid(args->interpolate, nets.generator.forward(z), grid);
+      io::save_image_grid(args->interpolate, generator.forward(z), grid);
       std::cout << "wrote " << args->interpolate << "\n";
       return;
     }
     const auto z = at::randn({args->count, config.model.latent_dim}, gen);
-    const auto x = nets.generator.forward(z);
+    const auto x = generator.forward(z);
     if (!images) {
       write_points_csv(args->out, x);
       std::cout << "wrote " << args->count << " points to " << args->out << "\n";
@@ -69,7 +64,7 @@ void add_sample(CLI::App& app) {
         io::write_png(fs::path(args->out) / name, x[i]);
       }
       std::cout << "wrote " << x.size(0) << " PNGs to " << args->out << " (from loop "
-                << info.loop << ")\n";
+                << trained.loop << ")\n";
     }
   });
 }

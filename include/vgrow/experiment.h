@@ -26,6 +26,15 @@ struct Networks {
 // G maps [N, latent_dim] to samples of `sample_shape`; D maps those to [N] logits.
 Networks make_networks(const Config& config, const std::vector<int64_t>& sample_shape);
 
+// A generator restored from a checkpoint (or a run folder's newest one), in eval mode.
+struct TrainedGenerator {
+  Config config;
+  std::vector<int64_t> sample_shape;
+  int64_t loop = 0;
+  torch::nn::AnyModule generator;
+};
+TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir);
+
 TrainerOptions make_trainer_options(const Config& config);
 
 // Seeds, threads, data, networks and trainer, in an order that makes runs repeatable.
