@@ -68,6 +68,16 @@ void Trainer::distribute(std::shared_ptr<dist::Distributed> dist) {
               " ranks: each rank takes batch_size / world real samples per D step");
   dist_ = std::move(dist);
   shard_ = dist::PoolShard::of(pool_size(), dist_->rank(), world);
+  // Ranks started with different configs would otherwise fail obscurely (or not at all).
+  const auto numel = [](torch::nn::Module& m) {
+    int64_t n = 0;
+    for (const auto& t : replicated_state(m)) n += t.numel();
+    return n;
+  };
+  dist_->check_same({torch::tensor({pool_size(), options_.batch_size, options_.particle_steps,
+                                    options_.d_steps, options_.latent_dim,
+                                    numel(*generator_.ptr()), numel(*discriminator_.ptr())})},
+                    "the trainer options or network sizes");
   broadcast_state();
 }
 

@@ -6,8 +6,13 @@
 
 #include <torch/torch.h>
 #include <torch/version.h>
-#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+// Gloo's headers come apart from LibTorch's (Debian: libgloo-dev); without them the CPU
+// backend is missing at run time, not at build time.
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/algorithm.h>)
+#define VGROW_HAVE_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #ifdef USE_C10D_NCCL
 #include <c10/cuda/CUDAFunctions.h>
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
@@ -49,13 +54,14 @@ std::string message_of(const std::exception& e) {
   return e.what();
 }
 
-// Tensors of one dtype and device, flattened into one contiguous tensor.
+// Tensors of one dtype and device, flattened into one contiguous tensor on the backend's
+// device (NCCL takes only CUDA tensors; a CPU tensor such as the random state travels too).
 struct Bucket {
   torch::Tensor flat;
   std::vector<size_t> members;  // indices into the caller's list
 };
 
-std::vector<Bucket> make_buckets(const std::vector<torch::Tensor>& tensors) {
+std::vector<Bucket> make_buckets(const std::vector<torch::Tensor>& tensors, torch::Device device) {
   // Group by dtype and device first, in order of first appearance; then split by size.
   std::vector<std::vector<size_t>> groups;
   std::map<std::pair<int, std::string>, size_t> group_of;
@@ -74,7 +80,7 @@ std::vector<Bucket> make_buckets(const std::vector<torch::Tensor>& tensors) {
     int64_t bytes = 0;
     auto flush = [&] {
       if (parts.empty()) return;
-      buckets.push_back({torch::cat(parts), members});
+      buckets.push_back({torch::cat(parts).to(device), members});
       parts.clear();
       members.clear();
       bytes = 0;
@@ -168,7 +174,11 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
 
 #ifndef USE_C10D_NCCL
   TORCH_CHECK(!device.is_cuda(), "distributed training on CUDA needs LibTorch with NCCL; this "
-                                 "build has only Gloo (use run.device=cpu)");
+                                 "build has none (use run.device=cpu)");
+#endif
+#ifndef VGROW_HAVE_GLOO
+  TORCH_CHECK(device.is_cuda(), "distributed training on the CPU needs c10d's Gloo backend; "
+                                "this build has none (Debian: install libgloo-dev, rebuild)");
 #endif
   try {
     ::c10d::TCPStoreOptions options;
@@ -189,6 +199,7 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
       impl_->backend_name = "nccl";
 #endif
     } else {
+#ifdef VGROW_HAVE_GLOO
       auto gloo = ::c10d::ProcessGroupGloo::Options::create(timeout);
       // Loopback for one machine (vgrow launch); otherwise the interface torch would pick.
       const auto ifname = env("GLOO_SOCKET_IFNAME");
@@ -202,6 +213,7 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
       impl_->backend = c10::make_intrusive<::c10d::ProcessGroupGloo>(
           impl_->store, context_.rank, context_.world, gloo);
       impl_->backend_name = "gloo";
+#endif
     }
   } catch (const std::exception& e) {
     TORCH_CHECK(false, "rank ", context_.rank, " of ", context_.world, ": no rendezvous at ",
@@ -222,7 +234,7 @@ std::string Distributed::describe() const {
 
 void Distributed::all_reduce_mean(const std::vector<torch::Tensor>& tensors) {
   if (world() == 1) return;
-  for (auto& bucket : make_buckets(tensors)) {
+  for (auto& bucket : make_buckets(tensors, impl_->device)) {
     TORCH_CHECK(bucket.flat.is_floating_point(), "all_reduce_mean needs floating-point tensors, got ",
                 bucket.flat.scalar_type());
     impl_->all_reduce(bucket.flat, ::c10d::ReduceOp::SUM);
@@ -234,7 +246,7 @@ void Distributed::all_reduce_mean(const std::vector<torch::Tensor>& tensors) {
 void Distributed::broadcast(const std::vector<torch::Tensor>& tensors, int root) {
   TORCH_CHECK(root >= 0 && root < world(), "broadcast root ", root, " is not a rank of ", world());
   if (world() == 1) return;
-  for (auto& bucket : make_buckets(tensors)) {
+  for (auto& bucket : make_buckets(tensors, impl_->device)) {
     impl_->broadcast(bucket.flat, root);
     unpack(bucket, tensors);
   }
@@ -255,7 +267,7 @@ bool Distributed::any(bool flag) {
 void Distributed::check_same(const std::vector<torch::Tensor>& tensors, const std::string& what) {
   if (world() == 1) return;
   bool differs = false;
-  for (auto& bucket : make_buckets(tensors)) {
+  for (auto& bucket : make_buckets(tensors, impl_->device)) {
     auto root = bucket.flat.clone();
     impl_->broadcast(root, 0);
     // Bytes, not values: NaN != NaN, and "identical" means identical.
