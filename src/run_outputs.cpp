@@ -26,8 +26,12 @@ void write_points_csv(const fs::path& file, const torch::Tensor& points) {
   const auto p = points.to(torch::kFloat64).reshape({points.size(0), -1}).contiguous();
   std::ostringstream out;
   out.precision(7);
-  for (int64_t j = 0; j < p.size(1); ++j) out << (j ? "," : "") << (j < 2 ? (j ? "y" : "x") : "x" + std::to_string(j));
-  out << "\n";
+  if (p.size(1) == 2) {
+    out << "x,y\n";
+  } else {
+    for (int64_t j = 0; j < p.size(1); ++j) out << (j ? ",x" : "x") << j;
+    out << "\n";
+  }
   const auto* d = p.data_ptr<double>();
   for (int64_t i = 0; i < p.size(0); ++i) {
     for (int64_t j = 0; j < p.size(1); ++j) out << (j ? "," : "") << d[i * p.size(1) + j];
