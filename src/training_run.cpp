@@ -4,6 +4,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+
+#include <unistd.h>
 #include <optional>
 
 #include <torch/torch.h>
@@ -25,6 +27,9 @@ std::atomic<int> g_stop_signals{0};
 
 void on_stop_signal(int) {
   if (g_stop_signals.fetch_add(1) >= 1) std::_Exit(130);  // second Ctrl-C: leave at once
+  static const char msg[] =
+      "\nvgrow: stopping after this outer loop and writing a checkpoint (Ctrl-C again to quit now)\n";
+  [[maybe_unused]] auto ignored = ::write(2, msg, sizeof(msg) - 1);  // async-signal-safe
 }
 
 // Refuses to resume under a config whose algorithmic keys differ from the checkpoint's.

@@ -1,4 +1,5 @@
 #include <fstream>
+#include <sstream>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -98,6 +99,30 @@ TEST(Checkpoint, KilledWriteLeavesThePreviousCheckpointLoadable) {
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 9);
   expect_bit_identical(before, generator_state(run));
   r = run_cli("train --resume " + run.string() + " --quiet run.loops=3");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+}
+
+// Ctrl-C finishes the outer loop, writes a checkpoint and exits cleanly; the run resumes.
+TEST(Checkpoint, InterruptWritesACheckpointAndExitsCleanly) {
+  TempDir dir("vgrow-int");
+  std::ostringstream cmd;
+  cmd << "(" << VGROW_CLI << " train toy-8gaussians run.threads=1 run.loops=100000 "
+      << "run.checkpoint_every=100000 run.out_dir=" << dir.str()
+      << " & pid=$!; sleep 6; kill -INT $pid; wait $pid; echo exit=$?) 2>&1";
+  const std::string script = cmd.str();
+  FILE* pipe = popen(script.c_str(), "r");
+  ASSERT_NE(pipe, nullptr);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) out.append(buf, n);
+  pclose(pipe);
+  EXPECT_THAT(out, HasSubstr("stopped (interrupted)"));
+  EXPECT_THAT(out, HasSubstr("exit=0"));
+  const auto run = only_run(dir.path());
+  ASSERT_EQ(vgrow::io::list_checkpoints(run).size(), 1u) << out;
+  const auto r = run_cli("train --resume " + run.string() + " --quiet run.loops=" +
+                         std::to_string(vgrow::load_trained_generator(run.string()).loop + 1));
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
