@@ -66,3 +66,15 @@ TEST(CliErrors, DryRunPrintsResolvedConfig) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CliBench, ReportsMedianSecondsPerLoopAsJson) {
+  const auto r = run_cli("bench toy-8gaussians run.threads=1 --loops 3 --warmup 1");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(r.output, HasSubstr("loop 3/3"));
+  EXPECT_THAT(r.output, HasSubstr("\"seconds_per_loop\":"));
+  EXPECT_THAT(r.output, HasSubstr("\"pool\":1024"));
+}
+
+}  // namespace
