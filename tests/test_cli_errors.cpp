@@ -78,3 +78,17 @@ TEST(CliBench, ReportsMedianSecondsPerLoopAsJson) {
 }
 
 }  // namespace
+
+namespace {
+
+// Non-finite numbers stop the run at the loop they appear in, naming what went wrong.
+TEST(CliErrors, DivergingTrainingStopsWithAMessage) {
+  TempDir dir("vgrow-nan");
+  const auto r = run_cli("train toy-8gaussians --quiet run.threads=1 run.loops=5 flow.eta=1e38 "
+                         "flow.divergence=kl run.out_dir=" + dir.str());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("training diverged at outer loop"));
+  EXPECT_THAT(r.output, HasSubstr("last good checkpoint"));
+}
+
+}  // namespace
