@@ -49,7 +49,7 @@ struct Config {
     std::string divergence = "kl";
     double eta = 1.0;
     int64_t particle_steps = 1;
-    int64_t d_steps = 1;
+    int64_t d_steps = 2;
     int64_t pool_batches = 1;
     int64_t batch_size = 64;
     bool clamp = true;  // clamp particles to [-1, 1] (images); off for 2-D data
