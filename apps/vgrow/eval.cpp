@@ -162,7 +162,11 @@ void add_eval(CLI::App& app) {
     const bool toy_checkpoint = [&] {
       if (args->source.rfind("dataset:", 0) == 0) return false;
       if (std::filesystem::is_directory(args->source) && io::list_checkpoints(args->source).empty()) return false;
-      return !load_trained_generator(args->source).config.is_image_data();
+      // The stored config says what was trained; no need to build and load G for that.
+      const auto file = io::resolve_checkpoint(args->source);
+      Config config;
+      apply_toml(config, io::read_generator_checkpoint(file).config_toml, file.string());
+      return !config.is_image_data();
     }();
     if (!toy_checkpoint) {
       eval_images(args->source, args->reference, args->classifier, args->inception, args->count,

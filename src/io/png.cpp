@@ -1,7 +1,6 @@
 #include "vgrow/io/png.h"
 
 #include <memory>
-#include <system_error>
 
 #include <torch/torch.h>
 
@@ -10,6 +9,7 @@
 #include <stb_image_write.h>
 
 #include "vgrow/data/image_dataset.h"
+#include "vgrow/io/atomic_file.h"
 
 namespace vgrow::io {
 namespace fs = std::filesystem;
@@ -26,17 +26,10 @@ void write_png(const fs::path& path, const torch::Tensor& image) {
   const int c = static_cast<int>(image.size(0));
 
   // Written beside the target and renamed, so a reader never sees half a file.
-  auto tmp = path;
-  tmp += ".tmp";
-  const bool written = stbi_write_png(tmp.c_str(), w, h, c, pixels.data_ptr<uint8_t>(), w * c) != 0;
-  std::error_code ec;
-  if (written) fs::rename(tmp, path, ec);
-  if (!written || ec) {
-    std::error_code ignored;
-    fs::remove(tmp, ignored);
-    TORCH_CHECK(false, "cannot write PNG '", path.string(), "'",
-                ec ? ": " + ec.message() : std::string());
-  }
+  write_atomically(path, [&](const fs::path& tmp) {
+    TORCH_CHECK(stbi_write_png(tmp.c_str(), w, h, c, pixels.data_ptr<uint8_t>(), w * c) != 0,
+                "cannot write PNG");
+  });
 }
 
 torch::Tensor read_png(const fs::path& path) {
