@@ -38,6 +38,10 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"run.keep_checkpoints", &c.run.keep_checkpoints, "how many recent checkpoints to keep"},
       {"run.dist_timeout_seconds", &c.run.dist_timeout_seconds,
        "distributed runs: seconds a rank waits for the others before failing"},
+      {"run.on_divergence", &c.run.on_divergence,
+       "on NaN/Inf: stop, or rollback to the last checkpoint with a smaller flow.eta"},
+      {"run.rollback_factor", &c.run.rollback_factor, "rollback: flow.eta is multiplied by this"},
+      {"run.max_rollbacks", &c.run.max_rollbacks, "rollback: how many times before stopping"},
       {"data.dataset", &c.data.dataset, "fashion-mnist, mnist, cifar10, folder, toy or csv"},
       {"data.path", &c.data.path, "dataset folder or CSV file (empty = the default)"},
       {"data.target", &c.data.target, "2-D target for dataset = toy"},
@@ -71,6 +75,12 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"optim.eps", &c.optim.eps, "optimizer epsilon"},
       {"optim.milestones", &c.optim.milestones, "outer loops at which learning rates decay"},
       {"optim.gamma", &c.optim.gamma, "learning-rate decay factor"},
+      {"eval.metrics", &c.eval.metrics, "scores while training: fid, kid, is, precision, recall"},
+      {"eval.every", &c.eval.every, "outer loops between evaluations"},
+      {"eval.count", &c.eval.count, "generated images per evaluation"},
+      {"eval.classifier", &c.eval.classifier,
+       "dataset classifier file (empty = classifiers/<dataset>.pt)"},
+      {"eval.best", &c.eval.best, "metric that picks best.pt (empty = the first of eval.metrics)"},
   };
 }
 
@@ -107,6 +117,16 @@ void assign(ConfigField& field, const toml::node& node, const std::string& origi
         } else if constexpr (std::is_same_v<T, std::string>) {
           if (auto v = node.value_exact<std::string>()) *target = *v;
           else fail("a string");
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          const auto* arr = node.as_array();
+          if (!arr) fail("an array of strings");
+          std::vector<std::string> out;
+          for (const auto& item : *arr) {
+            auto v = item.value_exact<std::string>();
+            if (!v) fail("an array of strings");
+            out.push_back(*v);
+          }
+          *target = out;
         } else {
           const auto* arr = node.as_array();
           if (!arr) fail("an array of integers");
@@ -129,6 +149,10 @@ std::string render(const ConfigValue& value) {
         using T = std::remove_pointer_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
           out << toml::value<std::string>(*v);
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          toml::array arr;
+          for (const auto& x : *v) arr.push_back(x);
+          out << arr;
         } else if constexpr (std::is_same_v<T, std::vector<int64_t>>) {
           toml::array arr;
           for (auto x : *v) arr.push_back(x);
@@ -163,7 +187,7 @@ void apply_toml(Config& config, const std::string& text, const std::string& orig
   for (const auto& [section, node] : table) {
     const auto* sub = node.as_table();
     TORCH_CHECK(sub, "config ", origin, ": top-level key '", section.str(),
-                "' must be a [section] (run, data, model, flow, projection, optim)");
+                "' must be a [section] (run, data, model, flow, projection, optim, eval)");
     for (const auto& [key, value] : *sub) {
       assign(find_field(fields, std::string(section.str()) + "." + std::string(key.str()), origin),
              value, origin);
@@ -196,6 +220,20 @@ void apply_override(Config& config, const std::string& assignment) {
   }
   if (std::holds_alternative<std::string*>(field.value) && !parsed["v"].is_string()) {
     parsed = toml::table{{"v", raw}};
+  }
+  // String lists may be written without quotes, as the shell leaves them: [fid,kid] or fid.
+  if (std::holds_alternative<std::vector<std::string>*>(field.value) && !parsed["v"].is_array()) {
+    std::string body = raw;
+    if (body.size() >= 2 && body.front() == '[' && body.back() == ']') {
+      body = body.substr(1, body.size() - 2);
+    }
+    toml::array items;
+    std::stringstream parts(body);
+    for (std::string item; std::getline(parts, item, ',');) {
+      const auto b = item.find_first_not_of(" \t\"'"), e = item.find_last_not_of(" \t\"'");
+      if (b != std::string::npos) items.push_back(item.substr(b, e - b + 1));
+    }
+    parsed = toml::table{{"v", items}};
   }
   assign(field, *parsed.get("v"), "the command line");
 }
@@ -277,6 +315,25 @@ void validate(const Config& c) {
   need(c.optim.beta1 >= 0 && c.optim.beta1 < 1 && c.optim.beta2 >= 0 && c.optim.beta2 < 1,
        "optim.beta1/beta2", std::to_string(c.optim.beta1) + "/" + std::to_string(c.optim.beta2),
        "must be in [0, 1)");
+  need(c.run.on_divergence == "stop" || c.run.on_divergence == "rollback", "run.on_divergence",
+       c.run.on_divergence, "must be stop or rollback");
+  need(c.run.rollback_factor > 0 && c.run.rollback_factor < 1, "run.rollback_factor",
+       c.run.rollback_factor, "must be in (0, 1): the step size shrinks on each rollback");
+  need(c.run.max_rollbacks >= 0, "run.max_rollbacks", c.run.max_rollbacks, "must be >= 0");
+  const std::vector<std::string> metrics{"fid", "kid", "is", "precision", "recall"};
+  for (const auto& m : c.eval.metrics) {
+    need(std::find(metrics.begin(), metrics.end(), m) != metrics.end(), "eval.metrics", m,
+         "is not a metric: use fid, kid, is, precision or recall");
+  }
+  need(c.eval.metrics.empty() || c.is_image_data(), "eval.metrics",
+       c.eval.metrics.empty() ? std::string() : c.eval.metrics.front(),
+       "needs image data (2-D runs are scored by `vgrow eval`)");
+  need(c.eval.best.empty() || std::find(c.eval.metrics.begin(), c.eval.metrics.end(),
+                                        c.eval.best) != c.eval.metrics.end(),
+       "eval.best", c.eval.best, "must be one of eval.metrics");
+  need(c.eval.every >= 1, "eval.every", c.eval.every, "must be at least 1");
+  need(c.eval.count >= 2 && c.eval.count <= 100000, "eval.count", c.eval.count,
+       "must be from 2 to 100000");
 }
 
 std::string to_toml(Config config) {

@@ -157,6 +157,42 @@ void Trainer::sync_buffers() {
   dist_->broadcast(from_root, 0);
 }
 
+// Throws TrainingDiverged naming `what` when `values` hold NaN or Inf. step < 0: after the
+// flow steps (projection). Distributed, every rank learns of any rank's bad values, so all
+// of them stop together instead of waiting for each other.
+void Trainer::check_finite(const torch::Tensor& values, const std::string& what,
+                           int64_t step) const {
+  if (!options_.check_finite) return;
+  const int64_t bad = values.numel() - torch::isfinite(values).sum().item<int64_t>();
+  if (!(distributed() ? dist_->any(bad > 0) : bad > 0)) return;
+  const std::string where = what + (step >= 0 ? " at flow step " + std::to_string(step + 1) : "");
+  throw TrainingDiverged(
+      loop_, what,
+      "training diverged at outer loop " + std::to_string(loop_) + ": " + where + " has " +
+          (bad > 0 ? std::to_string(bad) + " NaN/Inf value(s) of " + std::to_string(values.numel())
+                   : std::string("NaN/Inf values on another rank")));
+}
+
+void Trainer::check_weights(torch::nn::Module& module, const std::string& what,
+                            int64_t step) const {
+  if (!options_.check_finite) return;
+  std::vector<torch::Tensor> all;
+  for (const auto& p : module.parameters()) all.push_back(p.detach().reshape({-1}));
+  if (all.empty()) return;
+  const auto flat = torch::cat(all);
+  // Name the first parameter that holds a bad value, the place to start looking.
+  std::string name = what + " weights";
+  if (!torch::isfinite(flat).all().item<bool>()) {
+    for (const auto& p : module.named_parameters()) {
+      if (!torch::isfinite(p.value().detach()).all().item<bool>()) {
+        name = what + " weight '" + p.key() + "'";
+        break;
+      }
+    }
+  }
+  check_finite(flat, name, step);
+}
+
 LoopStats Trainer::run_loop() {
   const auto loop_start = Clock::now();
   LoopStats stats;
@@ -184,12 +220,15 @@ LoopStats Trainer::run_loop() {
       const auto real = real_batch();
       d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
                                   particles_share);
+      check_finite(torch::stack({d_loss.real, d_loss.particles}).detach(), "the D loss", t);
     }
+    if (options_.d_steps > 0) check_weights(*discriminator_.ptr(), "D", t);
     stats.seconds_d += seconds_since(start);
     start = Clock::now();
     // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
     discriminator_.ptr()->eval();
     flow = flow_step(discriminator_, pool_.particles, divergence_, options_.flow);
+    check_finite(pool_.particles, "the particle pool", t);
     stats.seconds_flow += seconds_since(start);
   }
 
@@ -198,6 +237,8 @@ LoopStats Trainer::run_loop() {
   const auto proj_loss = project_generator(generator_, *g_optimizer_, pool_.latents,
                                            pool_.particles, stats.projection_passes,
                                            options_.batch_size, sync_g, shard_);
+  check_finite(proj_loss.detach(), "the projection loss", -1);
+  check_weights(*generator_.ptr(), "G", -1);
   stats.seconds_projection = seconds_since(start);
 
   // Each rank's numbers are its share of the global ones (equal shards, or BatchShare).

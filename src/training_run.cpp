@@ -1,9 +1,12 @@
 #include "vgrow/training_run.h"
 
 #include <atomic>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include <unistd.h>
 #include <optional>
@@ -15,8 +18,11 @@
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/checkpoint.h"
 #include "vgrow/io/progress.h"
+#include "vgrow/io/plots.h"
 #include "vgrow/io/run_folder.h"
+#include "vgrow/metrics/reference_stats.h"
 #include "vgrow/run_outputs.h"
+#include "vgrow/training_metrics.h"
 
 namespace vgrow {
 namespace fs = std::filesystem;
@@ -40,7 +46,8 @@ void check_resumable(const Config& stored, const Config& requested) {
     if (!resumable_key(key)) bad += "\n  " + diff;
   }
   TORCH_CHECK(bad.empty(), "cannot resume: the config differs from the checkpoint's in", bad,
-              "\n(only run.* scheduling keys may change on resume)");
+              "\n(only run.* scheduling keys, eval.*, flow.eta and the learning rates may change on "
+              "resume)");
 }
 
 void check_finite(const LoopStats& s) {
@@ -50,9 +57,17 @@ void check_finite(const LoopStats& s) {
       {"|grad D| on the particle pool", s.grad_norm},
       {"projection loss", s.projection_loss}};
   for (const auto& [what, v] : values) {
-    TORCH_CHECK(std::isfinite(v), "training diverged at outer loop ", s.loop, ": ", what, " is ",
-                v, "; the last good checkpoint is kept (try a smaller flow.eta or learning rate)");
+    if (!std::isfinite(v)) {
+      throw TrainingDiverged(s.loop, what,
+                             "training diverged at outer loop " + std::to_string(s.loop) + ": " +
+                                 what + " is " + std::to_string(v));
+    }
   }
+}
+
+void append_event(const fs::path& run_dir, const std::string& line) {
+  std::ofstream out(run_dir / "events.log", std::ios::app);
+  out << line << "\n";
 }
 
 }  // namespace
@@ -61,7 +76,11 @@ bool resumable_key(const std::string& key) {
   return key == "run.loops" || key == "run.minutes" || key == "run.log_every" ||
          key == "run.sample_every" || key == "run.checkpoint_every" ||
          key == "run.keep_checkpoints" || key == "run.threads" || key == "run.device" ||
-         key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds";
+         key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds" ||
+         key == "run.on_divergence" || key == "run.rollback_factor" ||
+         key == "run.max_rollbacks" || key.rfind("eval.", 0) == 0 ||
+         // Step sizes: a run that diverged resumes from its last checkpoint with smaller ones.
+         key == "flow.eta" || key == "optim.lr_g" || key == "optim.lr_d";
 }
 
 void install_stop_handlers() {
@@ -98,7 +117,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
                             : config.run.name;
     run_dir = io::create_run_folder(config.run.out_dir, suffix);
   }
-  const auto config_text = to_toml(config);
+  auto config_text = to_toml(config);
   if (main_rank) io::write_text_atomically(run_dir / "config.toml", config_text);
 
   auto trainer = make_trainer(config);
@@ -121,11 +140,60 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
 
   std::optional<io::MetricsLog> log;
   if (main_rank) log.emplace(run_dir);
+  // In-training scores (rank 0 alone: the other ranks wait at the next collective).
+  std::optional<TrainingMetrics> scores;
+  std::optional<io::MetricsLog> eval_log;
+  BestScore best;
+  if (main_rank && !config.eval.metrics.empty()) {
+    scores.emplace(config, *trainer, metrics::default_cache_dir(), !quiet);
+    eval_log.emplace(run_dir, "eval");
+    best = BestScore::load(run_dir / "best.toml", scores->best_metric());
+  }
   io::ProgressMeter progress(trainer->loop(), config.run.loops, config.run.minutes);
   TrainingRunResult result{run_dir, trainer->loop(), "loops"};
+  int64_t rollbacks = 0;
   while (trainer->loop() < config.run.loops) {
-    const auto stats = trainer->run_loop();
-    check_finite(stats);
+    LoopStats stats;
+    try {
+      stats = trainer->run_loop();
+      check_finite(stats);
+    } catch (const TrainingDiverged& e) {
+      const auto checkpoints = main_rank ? io::list_checkpoints(run_dir) : std::vector<fs::path>{};
+      const bool can_roll_back = config.run.on_divergence == "rollback" && dist->world() == 1 &&
+                                 rollbacks < config.run.max_rollbacks && !checkpoints.empty();
+      if (!can_roll_back) {
+        std::string advice;
+        if (checkpoints.empty()) {
+          advice = "; no checkpoint was written yet: start again with a smaller flow.eta or "
+                   "learning rate";
+        } else {
+          advice = "; the last good checkpoint is " + checkpoints.back().string() +
+                   ": resume with a smaller step, e.g. `vgrow train --resume " + run_dir.string() +
+                   " flow.eta=" + std::to_string(config.flow.eta * config.run.rollback_factor) +
+                   "`, or set run.on_divergence = \"rollback\"";
+          if (config.run.on_divergence == "rollback") {
+            advice += " (" + std::to_string(rollbacks) + " rollback(s) already made)";
+          }
+        }
+        if (main_rank) append_event(run_dir, std::string(e.what()) + "; stopped");
+        throw TrainingDiverged(e.loop, e.where, e.what() + advice);
+      }
+      // Roll back: the newest checkpoint, a smaller particle step, and a config that says so.
+      ++rollbacks;
+      const double eta = config.flow.eta * config.run.rollback_factor;
+      io::load_checkpoint(checkpoints.back(), *trainer);
+      std::ostringstream msg;
+      msg << e.what() << "; rolled back to " << checkpoints.back().filename().string()
+          << " (loop " << trainer->loop() << ") with flow.eta " << config.flow.eta << " -> "
+          << eta << " (rollback " << rollbacks << " of " << config.run.max_rollbacks << ")";
+      config.flow.eta = eta;
+      trainer->set_eta(eta);
+      config_text = to_toml(config);
+      io::write_text_atomically(run_dir / "config.toml", config_text);
+      append_event(run_dir, msg.str());
+      std::cerr << "vgrow: " << msg.str() << std::endl;
+      continue;
+    }
     if (log) log->write({{"loop", static_cast<double>(stats.loop)},
                {"d_loss_real", stats.d_loss_real},
                {"d_loss_particles", stats.d_loss_particles},
@@ -156,9 +224,40 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     if (outputs && (done % config.run.sample_every == 0 || last)) {
       outputs->write(*trainer, log->csv_path());
     }
+    bool new_best = false;
+    if (scores && (done % config.eval.every == 0 || last)) {
+      const auto start = std::chrono::steady_clock::now();
+      auto values = scores->evaluate(*trainer);
+      std::vector<std::string> names;
+      std::string line = "  eval after loop " + std::to_string(done) + ":";
+      for (const auto& [name, value] : values) {
+        names.push_back(name);
+        char buf[64];
+        std::snprintf(buf, sizeof(buf), " %s %.5g", name.c_str(), value);
+        line += buf;
+        if (name == best.metric && best.improved_by(value)) {
+          best.value = value;
+          best.loop = done;
+          new_best = true;
+        }
+      }
+      values.insert(values.begin(), {"loop", static_cast<double>(done)});
+      values.emplace_back("seconds", std::chrono::duration<double>(
+                                         std::chrono::steady_clock::now() - start)
+                                         .count());
+      eval_log->write(values);
+      io::plot_curves(run_dir / "metrics.png", eval_log->csv_path(), "loop", names);
+      if (!quiet) std::cout << line << (new_best ? "  (best so far: best.pt)" : "") << std::endl;
+    }
     if (done % config.run.checkpoint_every == 0 || last) {
       trainer->check_replicas();  // collective: rank 0's checkpoint stands for every rank
       if (main_rank) io::save_checkpoint(run_dir, *trainer, config_text, config.run.keep_checkpoints);
+    }
+    if (new_best) {
+      // best.pt first: a crash between the two leaves best.toml naming an older score, never
+      // a record without its checkpoint.
+      io::save_checkpoint_file(run_dir / "best.pt", *trainer, config_text);
+      best.save(run_dir / "best.toml");
     }
     if (interrupted) {
       result.stop_reason = "interrupted";

@@ -70,9 +70,9 @@ TEST(Checkpoint, ResumeRefusesAnIncompatibleConfig) {
   TempDir dir("vgrow-ckpt");
   auto r = run_cli("train toy-8gaussians --quiet run.loops=2 run.out_dir=" + dir.str());
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  r = run_cli("train --resume " + only_run(dir.path()).string() + " flow.eta=0.1");
+  r = run_cli("train --resume " + only_run(dir.path()).string() + " flow.particle_steps=3");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_THAT(r.output, HasSubstr("flow.eta"));
+  EXPECT_THAT(r.output, HasSubstr("flow.particle_steps"));
 }
 
 // A writer killed half way leaves the previous file whole and loadable.

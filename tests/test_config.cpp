@@ -78,3 +78,42 @@ TEST(Config, ImpossibleValuesAndCombinationsAreRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Config, MetricListsParseQuotedOrBareAndRoundTrip) {
+  Config c;
+  vgrow::apply_override(c, "eval.metrics=[\"fid\", \"kid\"]");
+  EXPECT_EQ(c.eval.metrics, (std::vector<std::string>{"fid", "kid"}));
+  vgrow::apply_override(c, "eval.metrics=[fid, is]");
+  EXPECT_EQ(c.eval.metrics, (std::vector<std::string>{"fid", "is"}));
+  vgrow::apply_override(c, "eval.metrics=precision");
+  EXPECT_EQ(c.eval.metrics, (std::vector<std::string>{"precision"}));
+  vgrow::apply_override(c, "eval.metrics=fid,recall");
+  vgrow::validate(c);
+  Config back;
+  vgrow::apply_toml(back, vgrow::to_toml(c), "roundtrip");
+  EXPECT_EQ(back.eval.metrics, c.eval.metrics);
+}
+
+TEST(Config, UnknownMetricsAndABestOutsideTheListAreRefused) {
+  Config c;
+  c.eval.metrics = {"fid", "sharpness"};
+  EXPECT_NE(error_of([&] { vgrow::validate(c); }).find("sharpness"), std::string::npos);
+  c.eval.metrics = {"fid"};
+  c.eval.best = "is";
+  EXPECT_NE(error_of([&] { vgrow::validate(c); }).find("eval.best"), std::string::npos);
+  c.eval.best = "";
+  c.data.dataset = "toy";
+  c.model.arch = "mlp";
+  c.flow.clamp = false;
+  EXPECT_NE(error_of([&] { vgrow::validate(c); }).find("needs image data"), std::string::npos);
+  Config r;
+  r.run.on_divergence = "retry";
+  EXPECT_NE(error_of([&] { vgrow::validate(r); }).find("run.on_divergence"), std::string::npos);
+  r.run.on_divergence = "rollback";
+  r.run.rollback_factor = 1.5;
+  EXPECT_NE(error_of([&] { vgrow::validate(r); }).find("run.rollback_factor"), std::string::npos);
+}
+
+}  // namespace

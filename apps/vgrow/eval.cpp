@@ -15,6 +15,7 @@
 #include "vgrow/metrics/inception_score.h"
 #include "vgrow/metrics/kid.h"
 #include "vgrow/metrics/precision_recall.h"
+#include "vgrow/metrics/reference_stats.h"
 #include "vgrow/metrics/toy2d_metrics.h"
 
 namespace vgrow::cli {
@@ -92,45 +93,61 @@ std::unique_ptr<metrics::FeatureExtractor> make_extractor(const std::string& cla
 }
 
 void eval_images(const std::string& source, const std::string& reference_arg,
-                 const std::string& classifier, const std::string& inception, int64_t n,
-                 int64_t draws, int64_t seed, int64_t threads) {
+                 const std::string& classifier, const std::string& inception,
+                 const std::string& protocol, int64_t n, int64_t draws, int64_t seed,
+                 int64_t threads) {
   torch::set_num_threads(static_cast<int>(threads));
   auto extractor = make_extractor(classifier, inception);
   std::string dataset = "fashion-mnist";
   const auto generated = images_from(source, n, seed, 32, &dataset);
   const auto reference_source = reference_arg.empty() ? "dataset:" + dataset + ":train" : reference_arg;
   const auto real = images_from(reference_source, n, seed, generated.size(2), nullptr);
+  // train-stats: all n generated images against the statistics of the whole reference split
+  // (50k vs training set), cached per dataset, size and extractor.
+  metrics::GaussianStats reference_stats;
+  std::string stats_file;
+  if (protocol == "train-stats") {
+    TORCH_CHECK(reference_source.rfind("dataset:", 0) == 0,
+                "--protocol train-stats compares with a dataset split (--reference "
+                "dataset:NAME:SPLIT), got '", reference_source, "'");
+    const auto key = metrics::reference_stats_key(reference_source.substr(8), "all",
+                                                  generated.size(2), 0, *extractor);
+    const auto cache = metrics::default_cache_dir();
+    reference_stats = metrics::cached_reference_stats(
+        cache, key, [&] { return metrics::feature_stats(*extractor, real); });
+    stats_file = metrics::reference_stats_path(cache, key).string();
+  }
   const int64_t m = std::min(generated.size(0), real.size(0));
   TORCH_CHECK(m >= 2, "need at least 2 images on each side, got ", generated.size(0), " and ",
               real.size(0));
-  // A classifier trained at another size (e.g. 28x28 Fashion-MNIST) sees both sides resized
-  // the same way: bilinear, align_corners = false.
-  auto fit = [&](const torch::Tensor& x) {
-    const auto* c = dynamic_cast<metrics::ClassifierExtractor*>(extractor.get());
-    const int64_t want = c ? c->metadata().image_size : 0;
-    if (want <= 0 || want == x.size(2)) return x;
-    return torch::nn::functional::interpolate(
-        x, torch::nn::functional::InterpolateFuncOptions()
-               .size(std::vector<int64_t>{want, want})
-               .mode(torch::kBilinear)
-               .align_corners(false));
-  };
-  const auto gen_features = extractor->features(fit(generated));
-  const auto real_features = extractor->features(fit(real));
+  const auto gen_features = extractor->features(generated);
+  const auto real_features = extractor->features(real);
   metrics::FidDrawsOptions fo;
   fo.n = std::min(n, m);
   fo.draws = draws;
   fo.seed = static_cast<uint64_t>(seed);
-  const auto fid = metrics::fid_over_draws(gen_features, real_features, fo);
+  metrics::FidDrawsResult fid;
+  if (protocol == "train-stats") {
+    const auto r = metrics::fid_vs_reference(gen_features, reference_stats);
+    fid.mean = r.value;
+    fid.values = {r.value};
+    fid.warning = r.warning;
+    fo.n = gen_features.size(0);
+    draws = 1;
+  } else {
+    fid = metrics::fid_over_draws(gen_features, real_features, fo);
+  }
   metrics::KidOptions ko;
   ko.subset_size = std::min<int64_t>(1000, m);
   ko.seed = static_cast<uint64_t>(seed);
   const auto kid = metrics::kid(gen_features, real_features, ko);
-  const auto is = metrics::inception_score(extractor->probabilities(fit(generated)), 10);
+  const auto is = metrics::inception_score(extractor->probabilities(generated), 10);
   const auto pr = metrics::precision_recall(real_features.narrow(0, 0, std::min<int64_t>(m, 10000)),
                                             gen_features.narrow(0, 0, std::min<int64_t>(m, 10000)));
   std::cout << std::setprecision(6) << "{\"source\":\"" << source << "\",\"reference\":\""
-            << reference_source << "\",\"extractor\":\"" << extractor->id()
+            << reference_source << "\",\"protocol\":\"" << protocol
+            << (stats_file.empty() ? "" : "\",\"reference_stats\":\"" + stats_file)
+            << "\",\"extractor\":\"" << extractor->id()
             << "\",\"n\":" << fo.n << ",\"draws\":" << draws << ",\"fid\":" << fid.mean
             << ",\"fid_sd\":" << fid.sd << ",\"kid\":" << kid.mean << ",\"kid_sd\":" << kid.sd
             << ",\"is\":" << is.mean << ",\"is_sd\":" << is.sd << ",\"precision\":" << pr.precision
@@ -142,7 +159,7 @@ void eval_images(const std::string& source, const std::string& reference_arg,
 
 void add_eval(CLI::App& app) {
   struct Args {
-    std::string source, reference, classifier, inception;
+    std::string source, reference, classifier, inception, protocol = "paper";
     int64_t count = 10000, draws = 5, seed = 0, threads = 2;
   };
   auto args = std::make_shared<Args>();
@@ -154,6 +171,11 @@ void add_eval(CLI::App& app) {
                   "real images to compare with (default dataset:<the run's dataset>:train)");
   cmd->add_option("--classifier", args->classifier, "dataset classifier from `vgrow classifier train`");
   cmd->add_option("--inception", args->inception, "Inception-v3 TorchScript file (never downloaded)");
+  cmd->add_option("--protocol", args->protocol,
+                  "paper: n generated vs n real, mean and sd over --draws subsamples; "
+                  "train-stats: n generated (e.g. 50000) vs the whole reference split's cached "
+                  "statistics")
+      ->check(CLI::IsMember({"paper", "train-stats"}));
   cmd->add_option("-n,--count", args->count, "images per side (paper: 10000)")->check(CLI::PositiveNumber);
   cmd->add_option("--draws", args->draws, "FID draws, mean and sd reported (paper: 5)")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "seed of the latents and draws");
@@ -169,8 +191,8 @@ void add_eval(CLI::App& app) {
       return !config.is_image_data();
     }();
     if (!toy_checkpoint) {
-      eval_images(args->source, args->reference, args->classifier, args->inception, args->count,
-                  args->draws, args->seed, args->threads);
+      eval_images(args->source, args->reference, args->classifier, args->inception,
+                  args->protocol, args->count, args->draws, args->seed, args->threads);
       return;
     }
     auto trained = load_trained_generator(args->source);

@@ -27,6 +27,9 @@ struct Config {
     int64_t checkpoint_every = 200;
     int64_t keep_checkpoints = 3;
     int64_t dist_timeout_seconds = 300;  // distributed: how long a rank waits for the others
+    std::string on_divergence = "stop";  // NaN/Inf: "stop", or "rollback" to the last checkpoint
+    double rollback_factor = 0.5;        // rollback: flow.eta is multiplied by this
+    int64_t max_rollbacks = 3;
   } run;
   struct Data {
     std::string dataset = "fashion-mnist";  // fashion-mnist, mnist, cifar10, folder, toy, csv
@@ -71,14 +74,22 @@ struct Config {
     std::vector<int64_t> milestones;
     double gamma = 0.5;
   } optim;
+  // Scores computed while training with the dataset classifier (vgrow classifier train).
+  struct Eval {
+    std::vector<std::string> metrics;  // any of fid, kid, is, precision, recall; empty = none
+    int64_t every = 500;               // outer loops between evaluations
+    int64_t count = 2000;              // generated images per evaluation
+    std::string classifier;            // classifier file; empty = classifiers/<dataset>.pt
+    std::string best;                  // metric that picks best.pt; empty = the first one
+  } eval;
 
   OptimizerConfig g_optimizer() const;
   OptimizerConfig d_optimizer() const;
   bool is_image_data() const;
 };
 
-using ConfigValue =
-    std::variant<int64_t*, double*, bool*, std::string*, std::vector<int64_t>*>;
+using ConfigValue = std::variant<int64_t*, double*, bool*, std::string*, std::vector<int64_t>*,
+                                 std::vector<std::string>*>;
 
 struct ConfigField {
   std::string key;  // "section.name"

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <stdexcept>
+#include <string>
 
 #include <torch/nn/modules/container/any.h>
 #include <torch/optim/optimizer.h>
@@ -37,6 +39,19 @@ struct TrainerOptions {
   std::vector<int64_t> lr_milestones;  // outer loops at which both learning rates decay
   double lr_gamma = 0.5;
   torch::Device device = torch::kCPU;
+  // Checks every loss, the particles after each flow step and the weights after each update
+  // for NaN/Inf; costs one host sync per step.
+  bool check_finite = true;
+};
+
+// A loss, a particle or a weight stopped being finite. `where` names it, `loop` the outer
+// loop; the trainer's state is then unusable: reload a checkpoint.
+class TrainingDiverged : public std::runtime_error {
+ public:
+  TrainingDiverged(int64_t loop, std::string where, const std::string& message)
+      : std::runtime_error(message), loop(loop), where(std::move(where)) {}
+  int64_t loop;
+  std::string where;
 };
 
 // What one outer loop did; tensors are reduced to numbers once per loop.
@@ -79,6 +94,8 @@ class Trainer {
   // This rank's particles (all of them in a single process).
   const ParticlePool& pool() const { return pool_; }
   const TrainerOptions& options() const { return options_; }
+  // The particle step size (a run that rolled back after diverging continues with less).
+  void set_eta(double eta) { options_.flow.eta(eta); }
   const Divergence& divergence() const { return divergence_; }
   torch::nn::AnyModule& generator() { return generator_; }
   torch::nn::AnyModule& discriminator() { return discriminator_; }
@@ -101,6 +118,8 @@ class Trainer {
   void average_gradients(torch::nn::Module& module);
   void sync_buffers();
   void broadcast_state();
+  void check_finite(const torch::Tensor& values, const std::string& what, int64_t step) const;
+  void check_weights(torch::nn::Module& module, const std::string& what, int64_t step) const;
 
   TrainerOptions options_;
   torch::nn::AnyModule generator_, discriminator_;

@@ -29,13 +29,18 @@ fs::path save_checkpoint(const fs::path& dir, const Trainer& trainer,
   char name[64];
   std::snprintf(name, sizeof(name), "checkpoint-%06lld.pt", static_cast<long long>(trainer.loop()));
   const auto file = dir / name;
+  save_checkpoint_file(file, trainer, config_toml);
+  auto all = list_checkpoints(dir);
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove(all[i]);
+  return file;
+}
+
+void save_checkpoint_file(const fs::path& file, const Trainer& trainer,
+                          const std::string& config_toml) {
   torch::serialize::OutputArchive archive;
   trainer.save(archive);
   archive.write("config", string_tensor(config_toml));
   write_atomically(file, [&](const fs::path& tmp) { archive.save_to(tmp.string()); });
-  auto all = list_checkpoints(dir);
-  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) fs::remove(all[i]);
-  return file;
 }
 
 void load_checkpoint(const fs::path& file, Trainer& trainer) {

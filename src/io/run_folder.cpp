@@ -29,9 +29,10 @@ fs::path create_run_folder(const fs::path& out_dir, const std::string& suffix) {
   return dir;
 }
 
-MetricsLog::MetricsLog(const fs::path& run_dir) : csv_path_(run_dir / "stats.csv") {
+MetricsLog::MetricsLog(const fs::path& run_dir, const std::string& stem)
+    : csv_path_(run_dir / (stem + ".csv")) {
   header_written_ = fs::exists(csv_path_) && fs::file_size(csv_path_) > 0;
-  jsonl_.open(run_dir / "stats.jsonl", std::ios::app);
+  jsonl_.open(run_dir / (stem + ".jsonl"), std::ios::app);
   csv_.open(csv_path_, std::ios::app);
   TORCH_CHECK(jsonl_.good() && csv_.good(), "cannot write the metrics log in '",
               run_dir.string(), "'");

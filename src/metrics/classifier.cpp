@@ -228,17 +228,23 @@ torch::Tensor ClassifierExtractor::run(const torch::Tensor& images, bool want_fe
   TORCH_CHECK(images.dim() == 4 && images.size(1) == model_->options.in_channels(), "classifier '",
               metadata_.dataset, "' expects images [N, ", model_->options.in_channels(),
               ", H, W], got shape ", images.sizes());
-  TORCH_CHECK(metadata_.image_size <= 0 || (images.size(2) == metadata_.image_size &&
-                                            images.size(3) == metadata_.image_size),
-              "classifier '", metadata_.dataset, "' was trained on ", metadata_.image_size, "x",
-              metadata_.image_size, " images, got ", images.size(2), "x", images.size(3));
   TORCH_CHECK(images.size(0) > 0, "classifier features of an empty batch");
   torch::NoGradGuard no_grad;
   model_->eval();
   std::vector<torch::Tensor> outputs;
   for (int64_t i = 0; i < images.size(0); i += batch_size_) {
-    const auto x = images.slice(0, i, std::min(i + batch_size_, images.size(0)))
-                       .to(torch::kCPU, torch::kFloat32);
+    auto x = images.slice(0, i, std::min(i + batch_size_, images.size(0)))
+                 .to(torch::kCPU, torch::kFloat32);
+    // Images of another size (a 32x32 generator, a 28x28 classifier) are resized the way
+    // data::resize_images enlarges: bilinear, align_corners = false.
+    const int64_t want = metadata_.image_size;
+    if (want > 0 && (x.size(2) != want || x.size(3) != want)) {
+      x = torch::nn::functional::interpolate(
+          x, torch::nn::functional::InterpolateFuncOptions()
+                 .size(std::vector<int64_t>{want, want})
+                 .mode(torch::kBilinear)
+                 .align_corners(false));
+    }
     outputs.push_back(want_features ? model_->features(x) : torch::softmax(model_->forward(x), 1));
   }
   return torch::cat(outputs);

@@ -54,6 +54,7 @@ class ImageSource : public RealSource {
   void load_state(torch::serialize::InputArchive& archive) override;
 
   int64_t size() const { return images_.size(0); }
+  const torch::Tensor& images() const { return images_; }  // uint8 [N, C, H, W]
   int64_t epoch() const { return epoch_; }  // permutations completed so far
 
  private:

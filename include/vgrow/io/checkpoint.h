@@ -13,6 +13,9 @@ namespace vgrow::io {
 // Writes `<dir>/checkpoint-<loop>.pt` and removes all but the newest `keep`.
 std::filesystem::path save_checkpoint(const std::filesystem::path& dir, const Trainer& trainer,
                                       const std::string& config_toml, int64_t keep);
+// Writes the same content to exactly `file` (e.g. best.pt), atomically, outside the rotation.
+void save_checkpoint_file(const std::filesystem::path& file, const Trainer& trainer,
+                          const std::string& config_toml);
 void load_checkpoint(const std::filesystem::path& file, Trainer& trainer);
 // The resolved config stored in a checkpoint.
 std::string checkpoint_config(const std::filesystem::path& file);

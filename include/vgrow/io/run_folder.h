@@ -13,11 +13,12 @@ namespace vgrow::io {
 std::filesystem::path create_run_folder(const std::filesystem::path& out_dir,
                                         const std::string& suffix);
 
-// One row per logged outer loop, as JSON lines (stats.jsonl) and CSV (stats.csv).
-// Appends when the files exist, so a resumed run continues the same log.
+// One row per logged outer loop, as JSON lines (<stem>.jsonl) and CSV (<stem>.csv): stats
+// for the training numbers, eval for the in-training scores. Appends when the files exist,
+// so a resumed run continues the same log.
 class MetricsLog {
  public:
-  explicit MetricsLog(const std::filesystem::path& run_dir);
+  explicit MetricsLog(const std::filesystem::path& run_dir, const std::string& stem = "stats");
   void write(const std::vector<std::pair<std::string, double>>& row);
   std::filesystem::path csv_path() const { return csv_path_; }
 

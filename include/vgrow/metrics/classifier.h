@@ -87,6 +87,7 @@ LoadedClassifier load_classifier(const std::string& path);
 
 // The classifier as a FeatureExtractor: features() is the penultimate layer, probabilities()
 // the softmax of the logits; both in eval mode without gradients, batch_size at a time.
+// Images of another size than the classifier's are resized bilinearly (align_corners false).
 class ClassifierExtractor : public FeatureExtractor {
  public:
   ClassifierExtractor(Classifier model, ClassifierMetadata metadata, std::string sha256 = {},
