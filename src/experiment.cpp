@@ -34,14 +34,16 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                              .channels(channels)
                                                              .image_size(size)
                                                              .spectral_norm(m.spectral_norm)
-                                                             .power_iterations(m.power_iterations))),
+                                                             .power_iterations(m.power_iterations)
+                                                             .fused_resampling(m.fused_resampling))),
             torch::nn::AnyModule(
                 models::ResNetDiscriminator(models::ResNetDiscriminatorOptions()
                                                 .width(m.d_width)
                                                 .channels(channels)
                                                 .image_size(size)
                                                 .spectral_norm(m.spectral_norm)
-                                                .power_iterations(m.power_iterations)))};
+                                                .power_iterations(m.power_iterations)
+                                                .fused_resampling(m.fused_resampling)))};
   }
   if (m.arch == "dcgan") {
     TORCH_CHECK(sample_shape.size() == 3, "the DCGAN models need images, got samples of rank ",

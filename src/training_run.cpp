@@ -79,6 +79,7 @@ bool resumable_key(const std::string& key) {
          key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds" ||
          key == "run.on_divergence" || key == "run.rollback_factor" ||
          key == "run.max_rollbacks" || key.rfind("eval.", 0) == 0 ||
+         key == "model.fused_resampling" ||  // the same function, computed another way
          // Step sizes: a run that diverged resumes from its last checkpoint with smaller ones.
          key == "flow.eta" || key == "optim.lr_g" || key == "optim.lr_d";
 }

@@ -75,6 +75,9 @@ TEST(CliBench, ReportsMedianSecondsPerLoopAsJson) {
   EXPECT_THAT(r.output, HasSubstr("loop 3/3"));
   EXPECT_THAT(r.output, HasSubstr("\"seconds_per_loop\":"));
   EXPECT_THAT(r.output, HasSubstr("\"pool\":1024"));
+  EXPECT_THAT(r.output, HasSubstr("\"gflop_per_second\":"));
+  // The toy MLP G (8 -> 256 -> 256 -> 2): 2 x (8*256 + 256*256 + 256*2) FLOPs per sample.
+  EXPECT_THAT(r.output, HasSubstr("\"g_forward_mflop\":0.1362"));
 }
 
 }  // namespace
@@ -88,7 +91,7 @@ TEST(CliErrors, DivergingTrainingStopsWithAMessage) {
                          "flow.divergence=kl run.out_dir=" + dir.str());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_THAT(r.output, HasSubstr("training diverged at outer loop"));
-  EXPECT_THAT(r.output, HasSubstr("last good checkpoint"));
+  EXPECT_THAT(r.output, HasSubstr("no checkpoint was written yet"));
 }
 
 }  // namespace

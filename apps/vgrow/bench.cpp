@@ -2,10 +2,13 @@
 #include <iomanip>
 #include <iostream>
 
+#include <sys/resource.h>
+
 #include <torch/torch.h>
 
 #include "commands.h"
 #include "vgrow/experiment.h"
+#include "vgrow/models/flop_count.h"
 
 namespace vgrow::cli {
 namespace {
@@ -14,6 +17,47 @@ double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const size_t n = v.size();
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Model FLOPs of one outer loop, counting a backward as twice its forward (input and weight
+// gradients) and the flow step's input-only backward as once: pool draw P G-forwards; T x k
+// D steps over 2B samples; T flow steps over P particles; `passes` projection passes over P.
+struct LoopFlops {
+  double g_forward = 0, d_forward = 0;  // per sample
+  double per_loop(const Trainer& t, int64_t passes) const {
+    const auto& o = t.options();
+    const double p = static_cast<double>(t.pool_size()), steps = o.particle_steps;
+    return p * g_forward + steps * o.d_steps * 2.0 * o.batch_size * 3.0 * d_forward +
+           steps * p * 2.0 * d_forward + passes * p * 3.0 * g_forward;
+  }
+};
+
+LoopFlops count_model_flops(Trainer& trainer) {
+  const auto& o = trainer.options();
+  auto shape = trainer.data().sample_shape();
+  LoopFlops f;
+  auto& g = trainer.generator();
+  auto& d = trainer.discriminator();
+  // Eval mode: no BatchNorm statistics or spectral-norm vectors change while counting.
+  g.ptr()->eval();
+  f.g_forward = models::forward_flops_per_sample([&](int64_t b) {
+    g.forward(torch::randn({b, o.latent_dim}, torch::TensorOptions().device(o.device)));
+  });
+  d.ptr()->eval();
+  f.d_forward = models::forward_flops_per_sample([&](int64_t b) {
+    std::vector<int64_t> s{b};
+    s.insert(s.end(), shape.begin(), shape.end());
+    d.forward(torch::zeros(s, torch::TensorOptions().device(o.device)));
+  });
+  g.ptr()->train();
+  d.ptr()->train();
+  return f;
+}
+
+double peak_rss_mib() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_maxrss) / 1024.0;  // Linux: KiB
 }
 
 }  // namespace
@@ -33,19 +77,24 @@ void add_bench(CLI::App& app) {
   cmd->callback([args] {
     const auto config = resolve_config(args->config);
     auto trainer = make_trainer(config);
+    const auto flops = count_model_flops(*trainer);
     for (int64_t i = 0; i < args->warmup; ++i) trainer->run_loop();
-    std::vector<double> total, d, flow, proj;
+    std::vector<double> total, d, flow, proj, gflops;
     for (int64_t i = 0; i < args->loops; ++i) {
       const auto s = trainer->run_loop();
       total.push_back(s.seconds);
       d.push_back(s.seconds_d);
       flow.push_back(s.seconds_flow);
       proj.push_back(s.seconds_projection);
+      const double loop_flops = flops.per_loop(*trainer, s.projection_passes);
+      gflops.push_back(loop_flops / s.seconds / 1e9);
       std::cout << "loop " << i + 1 << "/" << args->loops << ": " << std::fixed
                 << std::setprecision(3) << s.seconds << " s (D " << s.seconds_d << ", flow "
-                << s.seconds_flow << ", projection " << s.seconds_projection << ")\n";
+                << s.seconds_flow << ", projection " << s.seconds_projection << "), "
+                << std::setprecision(1) << loop_flops / 1e12 << " TFLOP at " << gflops.back()
+                << " GFLOP/s\n";
     }
-    // Particles moved per second: pool size x flow steps per loop.
+    // Images per second: particles moved (pool size x flow steps) per second of a loop.
     const double moved = static_cast<double>(trainer->pool_size() * config.flow.particle_steps);
     std::cout << std::setprecision(4) << "{\"arch\":\"" << config.model.arch
               << "\",\"g_width\":" << config.model.g_width << ",\"d_width\":" << config.model.d_width
@@ -54,7 +103,12 @@ void add_bench(CLI::App& app) {
               << ",\"device\":\"" << config.run.device << "\",\"loops\":" << args->loops
               << ",\"seconds_per_loop\":" << median(total) << ",\"seconds_d\":" << median(d)
               << ",\"seconds_flow\":" << median(flow) << ",\"seconds_projection\":" << median(proj)
-              << ",\"particle_steps_per_second\":" << moved / median(total) << "}\n";
+              << ",\"images_per_second\":" << moved / median(total)
+              << ",\"g_forward_mflop\":" << flops.g_forward / 1e6
+              << ",\"d_forward_mflop\":" << flops.d_forward / 1e6
+              << ",\"gflop_per_second\":" << median(gflops)
+              << ",\"fused_resampling\":" << (config.model.fused_resampling ? "true" : "false")
+              << ",\"peak_rss_mib\":" << peak_rss_mib() << "}\n";
   });
 }
 

@@ -47,6 +47,7 @@ struct Config {
     int64_t mlp_layers = 2;
     bool spectral_norm = true;
     int64_t power_iterations = 1;
+    bool fused_resampling = true;  // resnet: resampling in its exact cheaper form
   } model;
   struct Flow {
     std::string divergence = "kl";

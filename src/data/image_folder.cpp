@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <cctype>
-#include <memory>
 
 #include <torch/torch.h>
 
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb_image.h>
+#include "vgrow/io/image_decode.h"
 
 namespace vgrow::data {
 namespace fs = std::filesystem;
@@ -18,19 +16,6 @@ bool is_image_file(const fs::path& path) {
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
-}
-
-// stb converts channels itself: grey is replicated to RGB, RGB becomes grey as
-// (77 R + 150 G + 29 B) / 256, and alpha is dropped.
-torch::Tensor decode(const fs::path& path, int channels) {
-  int width = 0, height = 0, stored = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load(path.c_str(), &width, &height, &stored, channels), stbi_image_free);
-  TORCH_CHECK(pixels != nullptr, "cannot read image '", path.string(),
-              "': ", stbi_failure_reason());
-  return torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8)
-      .permute({2, 0, 1})
-      .clone();
 }
 
 // Centre crop to the largest square, then resize_images (area down, bilinear up).
@@ -70,7 +55,8 @@ ImageDataset load_image_folder(const fs::path& root, const ImageFolderOptions& o
                              torch::kUInt8);
   for (size_t i = 0; i < files.size(); ++i) {
     images[static_cast<int64_t>(i)].copy_(
-        crop_and_resize(decode(files[i], static_cast<int>(options.channels)), options.image_size));
+        crop_and_resize(io::decode_image(files[i], static_cast<int>(options.channels)),
+                        options.image_size));
   }
   return {images, torch::Tensor(), "folder:" + (root / "").parent_path().filename().string()};
 }

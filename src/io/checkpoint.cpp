@@ -18,8 +18,44 @@ torch::Tensor string_tensor(const std::string& s) {
   return t;
 }
 
-std::string tensor_string(const torch::Tensor& t) {
-  return std::string(static_cast<const char*>(t.data_ptr()), static_cast<size_t>(t.numel()));
+[[noreturn]] void unreadable(const fs::path& file, const std::string& why) {
+  TORCH_CHECK(false, "checkpoint '", file.string(), "' is not a readable vgrow checkpoint: ", why);
+}
+
+// Runs `read` on the checkpoint `file`. A damaged or foreign file makes LibTorch throw more
+// than c10::Error (TorchScript's ErrorReport, std::runtime_error from the zip reader); each
+// becomes one error naming the file.
+template <typename Read>
+void reading(const fs::path& file, Read&& read) {
+  try {
+    read();
+  } catch (const c10::Error& e) {
+    unreadable(file, e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    unreadable(file, e.what());
+  }
+}
+
+torch::serialize::InputArchive open_archive(const fs::path& file) {
+  TORCH_CHECK(fs::exists(file), "checkpoint '", file.string(), "' does not exist");
+  torch::serialize::InputArchive archive;
+  reading(file, [&] { archive.load_from(file.string()); });
+  return archive;
+}
+
+std::string tensor_string(const fs::path& file, const torch::Tensor& t, const char* key) {
+  if (!(t.defined() && t.scalar_type() == torch::kUInt8 && t.dim() == 1)) {
+    unreadable(file, c10::str("'", key, "' is not a byte string"));
+  }
+  const auto bytes = t.contiguous();
+  return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(bytes.numel()));
+}
+
+int64_t tensor_int(const fs::path& file, const torch::Tensor& t, const char* key) {
+  if (!(t.defined() && t.numel() == 1 && !t.is_floating_point() && !t.is_complex())) {
+    unreadable(file, c10::str("'", key, "' is not an integer"));
+  }
+  return t.item<int64_t>();
 }
 
 }  // namespace
@@ -40,33 +76,26 @@ void save_checkpoint_file(const fs::path& file, const Trainer& trainer,
   torch::serialize::OutputArchive archive;
   trainer.save(archive);
   archive.write("config", string_tensor(config_toml));
-  write_atomically(file, [&](const fs::path& tmp) { archive.save_to(tmp.string()); });
+  // Serialised in memory and written by write_bytes_atomically, which checks every write:
+  // LibTorch's own file writer does not check the final flush and close of its stream.
+  std::string bytes;
+  archive.save_to([&](const void* data, size_t size) {
+    bytes.append(static_cast<const char*>(data), size);
+    return size;
+  });
+  write_bytes_atomically(file, bytes);
 }
 
 void load_checkpoint(const fs::path& file, Trainer& trainer) {
-  TORCH_CHECK(fs::exists(file), "checkpoint '", file.string(), "' does not exist");
-  torch::serialize::InputArchive archive;
-  try {
-    archive.load_from(file.string());
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "checkpoint '", file.string(), "' is not a readable vgrow checkpoint: ",
-                e.what_without_backtrace());
-  }
-  trainer.load(archive);
+  auto archive = open_archive(file);
+  reading(file, [&] { trainer.load(archive); });
 }
 
 std::string checkpoint_config(const fs::path& file) {
-  TORCH_CHECK(fs::exists(file), "checkpoint '", file.string(), "' does not exist");
-  torch::serialize::InputArchive archive;
+  auto archive = open_archive(file);
   torch::Tensor text;
-  try {
-    archive.load_from(file.string());
-    archive.read("config", text);
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "checkpoint '", file.string(), "' is not a readable vgrow checkpoint: ",
-                e.what_without_backtrace());
-  }
-  return tensor_string(text);
+  reading(file, [&] { archive.read("config", text); });
+  return tensor_string(file, text, "config");
 }
 
 fs::path resolve_checkpoint(const fs::path& file_or_run_dir) {
@@ -81,27 +110,34 @@ fs::path resolve_checkpoint(const fs::path& file_or_run_dir) {
 }
 
 GeneratorCheckpoint read_generator_checkpoint(const fs::path& file) {
-  torch::serialize::InputArchive archive;
+  auto archive = open_archive(file);
   torch::Tensor text, shape, loop;
-  try {
-    archive.load_from(file.string());
+  reading(file, [&] {
     archive.read("config", text);
     archive.read("sample_shape", shape);
     archive.read("loop", loop);
-  } catch (const c10::Error& e) {
-    TORCH_CHECK(false, "checkpoint '", file.string(), "' is not a readable vgrow checkpoint: ",
-                e.what_without_backtrace());
+  });
+  GeneratorCheckpoint out{tensor_string(file, text, "config"), {}, tensor_int(file, loop, "loop")};
+  // A sample is a 2-D point or an image [C, H, W]; anything else would build a generator of
+  // any size from a damaged file.
+  if (!(shape.dim() == 1 && shape.numel() >= 1 && shape.numel() <= 3 && !shape.is_floating_point())) {
+    unreadable(file, "'sample_shape' is not a list of 1 to 3 sizes");
   }
-  GeneratorCheckpoint out{tensor_string(text), {}, loop.item<int64_t>()};
-  for (int64_t i = 0; i < shape.numel(); ++i) out.sample_shape.push_back(shape[i].item<int64_t>());
+  for (int64_t i = 0; i < shape.numel(); ++i) {
+    const auto size = tensor_int(file, shape[i], "sample_shape");
+    if (size < 1 || size > 65536) unreadable(file, c10::str("sample size ", size, " out of range"));
+    out.sample_shape.push_back(size);
+  }
   return out;
 }
 
 void load_generator_weights(const fs::path& file, torch::nn::Module& generator) {
-  torch::serialize::InputArchive archive, g;
-  archive.load_from(file.string());
-  archive.read("generator", g);
-  generator.load(g);
+  auto archive = open_archive(file);
+  reading(file, [&] {
+    torch::serialize::InputArchive g;
+    archive.read("generator", g);
+    generator.load(g);
+  });
 }
 
 std::vector<fs::path> list_checkpoints(const fs::path& dir) {

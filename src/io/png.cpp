@@ -1,15 +1,15 @@
 #include "vgrow/io/png.h"
 
-#include <memory>
+#include <string>
 
 #include <torch/torch.h>
 
 #define STB_IMAGE_WRITE_IMPLEMENTATION
-#include <stb_image.h>
 #include <stb_image_write.h>
 
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/io/atomic_file.h"
+#include "vgrow/io/image_decode.h"
 
 namespace vgrow::io {
 namespace fs = std::filesystem;
@@ -25,22 +25,17 @@ void write_png(const fs::path& path, const torch::Tensor& image) {
   const int h = static_cast<int>(image.size(1)), w = static_cast<int>(image.size(2));
   const int c = static_cast<int>(image.size(0));
 
-  // Written beside the target and renamed, so a reader never sees half a file.
-  write_atomically(path, [&](const fs::path& tmp) {
-    TORCH_CHECK(stbi_write_png(tmp.c_str(), w, h, c, pixels.data_ptr<uint8_t>(), w * c) != 0,
-                "cannot write PNG");
-  });
+  // Encoded in memory and written by write_bytes_atomically, which checks every write (stb's
+  // own file writer ignores fwrite and fclose errors, so a full disk went unnoticed).
+  std::string png;
+  const auto append = [](void* out, void* data, int size) {
+    static_cast<std::string*>(out)->append(static_cast<const char*>(data), size);
+  };
+  TORCH_CHECK(stbi_write_png_to_func(append, &png, w, h, c, pixels.data_ptr<uint8_t>(), w * c) != 0,
+              "cannot encode PNG '", path.string(), "'");
+  write_bytes_atomically(path, png);
 }
 
-torch::Tensor read_png(const fs::path& path) {
-  int width = 0, height = 0, channels = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> pixels(
-      stbi_load(path.c_str(), &width, &height, &channels, 0), stbi_image_free);
-  TORCH_CHECK(pixels != nullptr, "cannot read image '", path.string(),
-              "': ", stbi_failure_reason());
-  return torch::from_blob(pixels.get(), {height, width, channels}, torch::kUInt8)
-      .permute({2, 0, 1})
-      .clone();
-}
+torch::Tensor read_png(const fs::path& path) { return decode_image(path); }
 
 }  // namespace vgrow::io

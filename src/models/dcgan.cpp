@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/models/flop_count.h"
+
 namespace vgrow::models {
 namespace {
 
@@ -39,10 +41,14 @@ void DCGANGeneratorImpl::reset() {
 }
 
 torch::Tensor DCGANGeneratorImpl::forward(const torch::Tensor& z) {
-  auto h = torch::relu(bn0_(linear_(z).view({-1, base_channels_, 4, 4})));
+  const auto projected = linear_(z);
+  count_linear(projected, linear_->options.in_features());
+  auto h = torch::relu(bn0_(projected.view({-1, base_channels_, 4, 4})));
   const auto n = static_cast<int64_t>(ups_->size());
   for (int64_t i = 0; i < n; ++i) {
-    h = ups_[i]->as<torch::nn::ConvTranspose2dImpl>()->forward(h);
+    auto* up = ups_[i]->as<torch::nn::ConvTranspose2dImpl>();
+    count_conv_transpose(h, up->options.out_channels(), 4, 4);
+    h = up->forward(h);
     if (i + 1 < n) h = torch::relu(bns_[i]->as<torch::nn::BatchNorm2dImpl>()->forward(h));
   }
   return torch::tanh(h);

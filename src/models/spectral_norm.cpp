@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/models/flop_count.h"
+
 namespace vgrow::models {
 namespace {
 
@@ -55,7 +57,9 @@ torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) {
   const auto w = options.spectral_norm()
                      ? spectral_normalize(weight, u, v, options.power_iterations(), is_training())
                      : weight;
-  return torch::nn::functional::linear(x, w, bias);
+  auto out = torch::nn::functional::linear(x, w, bias);
+  count_linear(out, options.in_features());
+  return out;
 }
 
 torch::Tensor SNLinearImpl::effective_weight() {
@@ -71,11 +75,16 @@ void SNConv2dImpl::reset() {
                     options.bias(), weight, bias, u, v);
 }
 
+torch::Tensor SNConv2dImpl::forward_weight() {
+  return options.spectral_norm()
+             ? spectral_normalize(weight, u, v, options.power_iterations(), is_training())
+             : weight;
+}
+
 torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
-  const auto w = options.spectral_norm()
-                     ? spectral_normalize(weight, u, v, options.power_iterations(), is_training())
-                     : weight;
-  return torch::conv2d(x, w, bias, options.stride(), options.padding());
+  auto out = torch::conv2d(x, forward_weight(), bias, options.stride(), options.padding());
+  count_conv(out, options.in_channels(), options.kernel_size(), options.kernel_size());
+  return out;
 }
 
 torch::Tensor SNConv2dImpl::effective_weight() {

@@ -20,18 +20,22 @@ struct ResNetGeneratorOptions {
   TORCH_ARG(bool, spectral_norm) = true;
   TORCH_ARG(int64_t, power_iterations) = 5;
   TORCH_ARG(bool, shortcut_after_relu) = true;
+  // Resampling in its exact cheaper form: D's conv + average pooling as one 4x4 stride-2
+  // conv (models/resampling_conv.h), 1x1 shortcuts before upsampling / after pooling. The
+  // same function with fewer multiply-adds; false: the authors' literal order.
+  TORCH_ARG(bool, fused_resampling) = true;
 };
 
 class UpBlockImpl : public torch::nn::Cloneable<UpBlockImpl> {
  public:
   UpBlockImpl(int64_t width, bool spectral_norm, int64_t power_iterations,
-              bool shortcut_after_relu);
+              bool shortcut_after_relu, bool fused_resampling = true);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   int64_t width_, power_iterations_;
-  bool spectral_norm_, shortcut_after_relu_;
+  bool spectral_norm_, shortcut_after_relu_, fused_;
   SNConv2d conv1_{nullptr}, conv2_{nullptr}, shortcut_{nullptr};
   torch::nn::BatchNorm2d bn_{nullptr};
 };
@@ -60,18 +64,22 @@ struct ResNetDiscriminatorOptions {
   TORCH_ARG(bool, spectral_norm) = true;
   TORCH_ARG(int64_t, power_iterations) = 5;
   TORCH_ARG(bool, shortcut_after_relu) = true;
+  // Resampling in its exact cheaper form: D's conv + average pooling as one 4x4 stride-2
+  // conv (models/resampling_conv.h), 1x1 shortcuts before upsampling / after pooling. The
+  // same function with fewer multiply-adds; false: the authors' literal order.
+  TORCH_ARG(bool, fused_resampling) = true;
 };
 
 class DiscBlockImpl : public torch::nn::Cloneable<DiscBlockImpl> {
  public:
   DiscBlockImpl(int64_t in_channels, int64_t width, bool down, bool first, bool spectral_norm,
-                int64_t power_iterations, bool shortcut_after_relu);
+                int64_t power_iterations, bool shortcut_after_relu, bool fused_resampling = true);
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
   int64_t in_, width_, power_iterations_;
-  bool down_, first_, spectral_norm_, shortcut_after_relu_;
+  bool down_, first_, spectral_norm_, shortcut_after_relu_, fused_;
   SNConv2d conv1_{nullptr}, conv2_{nullptr}, shortcut_{nullptr};
 };
 TORCH_MODULE(DiscBlock);

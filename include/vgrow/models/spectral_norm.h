@@ -59,6 +59,9 @@ class SNConv2dImpl : public torch::nn::Cloneable<SNConv2dImpl> {
   void reset() override;
   torch::Tensor forward(const torch::Tensor& x);
   torch::Tensor effective_weight();
+  // The weight forward() applies: normalised, advancing u and v in training mode. For
+  // callers that fuse this conv with resampling (models/resampling_conv.h).
+  torch::Tensor forward_weight();
 
   SNConv2dOptions options;
   torch::Tensor weight, bias, u, v;
