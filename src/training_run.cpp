@@ -70,6 +70,47 @@ void append_event(const fs::path& run_dir, const std::string& line) {
   out << line << "\n";
 }
 
+// After a TrainingDiverged: throws it again with what to do next, or, with
+// run.on_divergence = "rollback", reloads the newest checkpoint with a smaller flow.eta
+// (recorded in config.toml and events.log) and returns.
+void recover_or_throw(const TrainingDiverged& e, Config& config, std::string& config_text,
+                      Trainer& trainer, const fs::path& run_dir, bool main_rank, int64_t world,
+                      int64_t& rollbacks) {
+  const auto checkpoints = main_rank ? io::list_checkpoints(run_dir) : std::vector<fs::path>{};
+  const bool can_roll_back = config.run.on_divergence == "rollback" && world == 1 &&
+                             rollbacks < config.run.max_rollbacks && !checkpoints.empty();
+  if (!can_roll_back) {
+    std::string advice;
+    if (checkpoints.empty()) {
+      advice = "; no checkpoint was written yet: start again with a smaller flow.eta or "
+               "learning rate";
+    } else {
+      advice = "; the last good checkpoint is " + checkpoints.back().string() +
+               ": resume with a smaller step, e.g. `vgrow train --resume " + run_dir.string() +
+               " flow.eta=" + std::to_string(config.flow.eta * config.run.rollback_factor) +
+               "`, or set run.on_divergence = \"rollback\"";
+      if (config.run.on_divergence == "rollback") {
+        advice += " (" + std::to_string(rollbacks) + " rollback(s) already made)";
+      }
+    }
+    if (main_rank) append_event(run_dir, std::string(e.what()) + "; stopped");
+    throw TrainingDiverged(e.loop, e.where, e.what() + advice);
+  }
+  ++rollbacks;
+  const double eta = config.flow.eta * config.run.rollback_factor;
+  io::load_checkpoint(checkpoints.back(), trainer);
+  std::ostringstream msg;
+  msg << e.what() << "; rolled back to " << checkpoints.back().filename().string() << " (loop "
+      << trainer.loop() << ") with flow.eta " << config.flow.eta << " -> " << eta << " (rollback "
+      << rollbacks << " of " << config.run.max_rollbacks << ")";
+  config.flow.eta = eta;
+  trainer.set_eta(eta);
+  config_text = to_toml(config);
+  io::write_text_atomically(run_dir / "config.toml", config_text);
+  append_event(run_dir, msg.str());
+  std::cerr << "vgrow: " << msg.str() << std::endl;
+}
+
 }  // namespace
 
 bool resumable_key(const std::string& key) {
@@ -159,40 +200,8 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
       stats = trainer->run_loop();
       check_finite(stats);
     } catch (const TrainingDiverged& e) {
-      const auto checkpoints = main_rank ? io::list_checkpoints(run_dir) : std::vector<fs::path>{};
-      const bool can_roll_back = config.run.on_divergence == "rollback" && dist->world() == 1 &&
-                                 rollbacks < config.run.max_rollbacks && !checkpoints.empty();
-      if (!can_roll_back) {
-        std::string advice;
-        if (checkpoints.empty()) {
-          advice = "; no checkpoint was written yet: start again with a smaller flow.eta or "
-                   "learning rate";
-        } else {
-          advice = "; the last good checkpoint is " + checkpoints.back().string() +
-                   ": resume with a smaller step, e.g. `vgrow train --resume " + run_dir.string() +
-                   " flow.eta=" + std::to_string(config.flow.eta * config.run.rollback_factor) +
-                   "`, or set run.on_divergence = \"rollback\"";
-          if (config.run.on_divergence == "rollback") {
-            advice += " (" + std::to_string(rollbacks) + " rollback(s) already made)";
-          }
-        }
-        if (main_rank) append_event(run_dir, std::string(e.what()) + "; stopped");
-        throw TrainingDiverged(e.loop, e.where, e.what() + advice);
-      }
-      // Roll back: the newest checkpoint, a smaller particle step, and a config that says so.
-      ++rollbacks;
-      const double eta = config.flow.eta * config.run.rollback_factor;
-      io::load_checkpoint(checkpoints.back(), *trainer);
-      std::ostringstream msg;
-      msg << e.what() << "; rolled back to " << checkpoints.back().filename().string()
-          << " (loop " << trainer->loop() << ") with flow.eta " << config.flow.eta << " -> "
-          << eta << " (rollback " << rollbacks << " of " << config.run.max_rollbacks << ")";
-      config.flow.eta = eta;
-      trainer->set_eta(eta);
-      config_text = to_toml(config);
-      io::write_text_atomically(run_dir / "config.toml", config_text);
-      append_event(run_dir, msg.str());
-      std::cerr << "vgrow: " << msg.str() << std::endl;
+      recover_or_throw(e, config, config_text, *trainer, run_dir, main_rank, dist->world(),
+                       rollbacks);
       continue;
     }
     if (log) log->write({{"loop", static_cast<double>(stats.loop)},

@@ -24,7 +24,8 @@ metrics::LabelledImages labelled_split(const std::string& dataset, const std::st
 void add_classifier(CLI::App& app) {
   struct Args {
     std::string dataset = "fashion-mnist", path, out;
-    int64_t epochs = 10, image_size = 32, threads = 2, seed = 0;
+    // 6 epochs at 28x28 reached 92.3 % test accuracy on Fashion-MNIST (README, Metrics).
+    int64_t epochs = 6, image_size = 0, threads = 2, seed = 0;
   };
   auto args = std::make_shared<Args>();
   auto* group = app.add_subcommand("classifier", "The dataset classifier used by vgrow eval");
@@ -33,11 +34,13 @@ void add_classifier(CLI::App& app) {
   cmd->add_option("--dataset", args->dataset, "fashion-mnist, mnist or cifar10");
   cmd->add_option("--path", args->path, "dataset folder (empty: the default)");
   cmd->add_option("--epochs", args->epochs, "epochs")->check(CLI::PositiveNumber);
-  cmd->add_option("--image-size", args->image_size, "side the images are resized to");
+  cmd->add_option("--image-size", args->image_size,
+                  "side the images are resized to (default: the dataset's own, 28 or 32)");
   cmd->add_option("--threads", args->threads, "CPU threads")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "seed");
   cmd->add_option("-o,--out", args->out, "output file (default classifiers/<dataset>.pt)");
   cmd->callback([args] {
+    if (args->image_size == 0) args->image_size = args->dataset == "cifar10" ? 32 : 28;
     const auto train = labelled_split(args->dataset, args->path, "train", args->image_size);
     const auto test = labelled_split(args->dataset, args->path, "test", args->image_size);
     metrics::ClassifierTrainOptions o;

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# vgrow vs the authors' PyTorch code on the same outer loop, side by side on this machine.
+#
+#   git clone https://github.com/xjtuygao/VGrow /path/to/VGrow     # yourself: never shipped here
+#   sudo apt-get install python3-torch python3-torchvision python3-pandas python3-matplotlib
+#   bench/compare-reference.sh --repo /path/to/VGrow [--width 32] [--threads 2] [--loops 3]
+#       [--warmup 1] [--pool-batches 20] [--particle-steps 20] [--rounds 1]
+#
+# Both run the paper's Fashion-MNIST loop (ResNet-SN G and D, batch 64, nDiter 1, eta 0.5,
+# RMSprop, 5 projection passes in the first 200 loops) with the same width, pool, particle
+# steps and thread count; each round runs the reference, then vgrow (alternating, so drift in
+# the machine's load hits both). Reports median seconds per outer loop after the warm-up,
+# peak resident memory (GNU time), and the ratio, as text and one JSON line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+repo="" width=32 threads=2 loops=3 warmup=1 pool=20 steps=20 rounds=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --repo) repo="$2" ;; --width) width="$2" ;; --threads) threads="$2" ;;
+    --loops) loops="$2" ;; --warmup) warmup="$2" ;; --pool-batches) pool="$2" ;;
+    --particle-steps) steps="$2" ;; --rounds) rounds="$2" ;;
+    *) echo "compare-reference: unknown option $1" >&2; exit 2 ;;
+  esac
+  shift 2
+done
+[ -n "$repo" ] || { echo "compare-reference: --repo PATH (a checkout of github.com/xjtuygao/VGrow) is required" >&2; exit 2; }
+[ -x build/vgrow ] || { echo "compare-reference: build vgrow first (bash scripts/build.sh)" >&2; exit 2; }
+[ -x /usr/bin/time ] || { echo "compare-reference: needs GNU time (apt-get install time)" >&2; exit 2; }
+export OMP_WAIT_POLICY=PASSIVE  # the same OpenMP setting for both (vgrow sets it itself)
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+for r in $(seq 1 "$rounds"); do
+  echo "round $r/$rounds: reference (width $width, pool ${pool}x64, $steps particle steps, $threads threads)" >&2
+  /usr/bin/time -f "%M" -o "$out/ref-rss-$r" /usr/bin/python3 bench/reference_loop.py --repo "$repo" \
+    --width "$width" --threads "$threads" --loops "$loops" --warmup "$warmup" \
+    --pool-batches "$pool" --particle-steps "$steps" 2>"$out/ref-log-$r" | tail -n 1 >"$out/ref-$r.json"
+  echo "round $r/$rounds: vgrow" >&2
+  /usr/bin/time -f "%M" -o "$out/vgrow-rss-$r" build/vgrow bench paper-fashion-mnist \
+    model.g_width="$width" model.d_width="$width" flow.pool_batches="$pool" \
+    flow.particle_steps="$steps" run.threads="$threads" --loops "$loops" --warmup "$warmup" \
+    >"$out/vgrow-log-$r"
+  cat "$out/vgrow-log-$r" >&2
+  tail -n 1 "$out/vgrow-log-$r" >"$out/vgrow-$r.json"
+done
+/usr/bin/python3 - "$out" "$rounds" <<'PY'
+import json, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+ref = [json.load(open(f"{out}/ref-{r}.json")) for r in range(1, rounds + 1)]
+ours = [json.load(open(f"{out}/vgrow-{r}.json")) for r in range(1, rounds + 1)]
+rss = lambda name: max(int(open(f"{out}/{name}-rss-{r}").read().split()[-1]) for r in range(1, rounds + 1)) / 1024
+t_ref = statistics.median(x["seconds_per_loop"] for x in ref)
+t_ours = statistics.median(x["seconds_per_loop"] for x in ours)
+print(f"reference {t_ref:.2f} s/loop, vgrow {t_ours:.2f} s/loop: vgrow is {t_ref / t_ours:.2f}x faster")
+print(f"peak RSS: reference {rss('ref'):.0f} MiB, vgrow {rss('vgrow'):.0f} MiB")
+print(json.dumps({"width": ours[0]["g_width"], "threads": ours[0]["threads"], "pool": ours[0]["pool"],
+                  "particle_steps": ours[0]["particle_steps"], "reference_seconds_per_loop": t_ref,
+                  "vgrow_seconds_per_loop": t_ours, "speedup": t_ref / t_ours,
+                  "vgrow_gflop_per_second": ours[0]["gflop_per_second"],
+                  "reference_peak_rss_mib": rss("ref"), "vgrow_peak_rss_mib": rss("vgrow")}))
+PY
