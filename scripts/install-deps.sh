@@ -10,4 +10,5 @@ $SUDO apt-get install -y --no-install-recommends \
   libtorch-dev libgloo-dev libopenblas-dev \
   libcli11-dev libtomlplusplus-dev libstb-dev zlib1g-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
-  gnuplot-nox dataset-fashion-mnist
+  gnuplot-nox dataset-fashion-mnist \
+  clang-14 libclang-rt-14-dev llvm-14  # sanitizer + fuzz build (libFuzzer, llvm-symbolizer)

@@ -4,17 +4,12 @@
 #include <fstream>
 #include <sstream>
 
-// toml++ 3.3.0 asserts a precondition that its own table-header parser breaks on input such
-// as "[=]" (found by fuzz/fuzz_config; fixed upstream in marzer/tomlplusplus#301). The code
-// after the assertion reports a proper parse error, which release builds give; without the
-// assertion, debug and sanitizer builds give it too instead of aborting.
-#define TOML_ASSERT(expr) static_cast<void>(0)
-#include <toml++/toml.h>
 #include <torch/torch.h>
 
 #include "vgrow/data/toy2d.h"
 #include "vgrow/divergence.h"
 #include "vgrow/projection.h"
+#include "vgrow/toml_parse.h"
 
 namespace vgrow {
 
@@ -178,7 +173,7 @@ std::string render(const ConfigValue& value) {
 
 toml::table parse_or_throw(const std::string& text, const std::string& origin) {
   try {
-    return toml::parse(text, origin);
+    return parse_toml(text, origin);
   } catch (const toml::parse_error& e) {
     std::ostringstream msg;
     msg << origin << ":" << e.source().begin.line << ": " << e.description();
@@ -220,7 +215,7 @@ void apply_override(Config& config, const std::string& assignment) {
   auto& field = find_field(fields, key, "the command line");
   toml::table parsed;
   try {
-    parsed = toml::parse("v = " + raw);
+    parsed = parse_toml("v = " + raw, "the command line");
   } catch (const toml::parse_error&) {
     // A bare word: take it as a string, so `flow.divergence=js` needs no quotes.
     parsed = toml::table{{"v", raw}};

@@ -5,7 +5,6 @@
 #include <iostream>
 #include <sstream>
 
-#include <toml++/toml.h>
 #include <torch/torch.h>
 
 #include "vgrow/data/image_dataset.h"
@@ -16,6 +15,7 @@
 #include "vgrow/metrics/kid.h"
 #include "vgrow/metrics/precision_recall.h"
 #include "vgrow/metrics/reference_stats.h"
+#include "vgrow/toml_parse.h"
 
 namespace vgrow {
 namespace fs = std::filesystem;
@@ -97,7 +97,7 @@ BestScore BestScore::load(const fs::path& file, const std::string& metric) {
   BestScore best{metric};
   if (!fs::exists(file)) return best;
   try {
-    const auto t = toml::parse_file(file.string());
+    const auto t = parse_toml_file(file);
     // A best.toml of another metric (the config changed on resume) starts afresh.
     if (t["metric"].value_or(std::string()) != metric) return best;
     best.value = t["value"].value_or(0.0);

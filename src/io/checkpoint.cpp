@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "vgrow/io/atomic_file.h"
+#include "vgrow/io/zip_check.h"
 
 namespace vgrow::io {
 namespace fs = std::filesystem;
@@ -38,6 +39,7 @@ void reading(const fs::path& file, Read&& read) {
 
 torch::serialize::InputArchive open_archive(const fs::path& file) {
   TORCH_CHECK(fs::exists(file), "checkpoint '", file.string(), "' does not exist");
+  verify_zip(file, "checkpoint '" + file.string() + "'");
   torch::serialize::InputArchive archive;
   reading(file, [&] { archive.load_from(file.string()); });
   return archive;

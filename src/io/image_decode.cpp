@@ -1,6 +1,8 @@
 #include "vgrow/io/image_decode.h"
 
+#include <algorithm>
 #include <climits>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -11,6 +13,13 @@
 
 // Every other format stb_image knows (GIF, PSD, HDR, PIC, PNM, TGA, BMP) is compiled out: no
 // data set uses them, and they are where most of stb_image's known memory bugs are.
+// stb_image 2.27 also reads the Huffman and quantisation tables of a JPEG that never defined
+// them from its freshly malloc'ed decoder state (found by fuzz/fuzz_image_folder: stale heap
+// bytes then steer the decoder, index past its tables and end up in pixels). With zeroed
+// allocations such a file decodes deterministically to something harmless.
+#define STBI_MALLOC(size) std::calloc(1, size)
+#define STBI_REALLOC(pointer, size) std::realloc(pointer, size)
+#define STBI_FREE(pointer) std::free(pointer)
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
 #define STB_IMAGE_IMPLEMENTATION
@@ -68,13 +77,40 @@ void check_jpeg_huffman_tables(std::string_view b, size_t i, const fs::path& pat
   }
 }
 
+bool is_png(std::string_view b) { return b.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8); }
+
+// stb_image 2.27 grows its buffer to the length a PNG chunk declares before reading it (a
+// 100-byte file could make it allocate 2 GiB), and for an empty first IDAT chunk it calls
+// memcpy(NULL, ..., 0) (found by fuzz/fuzz_image_folder). So every chunk's data must fit in
+// the file, and empty IDAT chunks, which hold nothing, are taken out.
+void check_png_chunks(std::string& b, const fs::path& path) {
+  const auto be32 = [&](size_t k) {
+    uint64_t v = 0;
+    for (size_t j = 0; j < 4; ++j) v = v << 8 | static_cast<unsigned char>(b[k + j]);
+    return v;
+  };
+  for (size_t i = 8; i + 8 <= b.size();) {
+    const auto length = be32(i);
+    const auto type = std::string_view(b).substr(i + 4, 4);
+    TORCH_CHECK(length <= b.size() - i - 8, "cannot read image '", path.string(),
+                "': corrupt PNG (a ", type, " chunk of ", length, " bytes runs past the end)");
+    if (type == "IEND") return;
+    if (type == "IDAT" && length == 0) {
+      b.erase(i, std::min<size_t>(12, b.size() - i));
+    } else {
+      i += 12 + length;
+    }
+  }
+}
+
 }  // namespace
 
 torch::Tensor decode_image(const fs::path& path, int channels, const ImageDecodeOptions& options) {
   TORCH_CHECK(channels >= 0 && channels <= 4, "decode_image: channels must be 0 to 4, got ",
               channels);
-  const auto bytes = read_bytes(path);
+  auto bytes = read_bytes(path);
   if (const auto start = jpeg_start(bytes)) check_jpeg_huffman_tables(bytes, start, path);
+  if (is_png(bytes)) check_png_chunks(bytes, path);
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int width = 0, height = 0, stored = 0;

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Runs the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize).
+# Any sanitizer report fails the test that triggered it. The long training tests are left to
+# the normal build: they exercise the same code as the unit tests, only for minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build-sanitize.sh vgrow_tests
+source scripts/sanitizer-env.sh
+cd build-sanitize
+long='ToyLearning|ImageTraining|DistributedTraining|DistributedFailure|Checkpoint\.(ResumeIsBitIdentical|Interrupt)|CliBench'
+ctest --output-on-failure --timeout 600 -j "${VGROW_JOBS:-2}" -E "$long"

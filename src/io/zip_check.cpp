@@ -1,0 +1,174 @@
+#include "vgrow/io/zip_check.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <c10/util/Exception.h>
+
+namespace vgrow::io {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr uint32_t kLocalHeader = 0x04034b50, kCentralHeader = 0x02014b50;
+constexpr uint32_t kEndOfDirectory = 0x06054b50, kZip64End = 0x06064b50;
+constexpr uint32_t kZip64Locator = 0x07064b50;
+constexpr size_t kEndSize = 22, kMaxComment = 0xFFFF;
+constexpr uint64_t kStored = 0, kDeflated = 8;
+
+uint64_t le(std::string_view b, size_t at, int bytes) {
+  uint64_t v = 0;
+  for (int i = bytes - 1; i >= 0; --i) v = v << 8 | static_cast<unsigned char>(b[at + i]);
+  return v;
+}
+
+class Archive {
+ public:
+  Archive(const fs::path& file, const std::string& what) : what_(what), in_(file, std::ios::binary) {
+    TORCH_CHECK(in_.is_open(), what_, " cannot be opened");
+    std::error_code ec;
+    size_ = fs::file_size(file, ec);
+    TORCH_CHECK(!ec, what_, " cannot be read: ", ec.message());
+  }
+
+  void verify() {
+    const auto [offset, size, entries] = directory();
+    const auto dir = bytes(offset, size, "its directory");
+    size_t at = 0;
+    for (uint64_t i = 0; i < entries; ++i) at = entry(dir, at, offset);
+  }
+
+ private:
+  [[noreturn]] void damaged(const std::string& why) const {
+    TORCH_CHECK(false, what_, " is damaged (truncated or corrupted?): ", why);
+  }
+
+  std::string bytes(uint64_t offset, uint64_t n, const char* what) {
+    if (offset > size_ || n > size_ - offset) damaged(c10::str(what, " lies past the end of the file"));
+    std::string out(n, '\0');
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    in_.read(out.data(), static_cast<std::streamsize>(n));
+    TORCH_CHECK(in_.gcount() == static_cast<std::streamsize>(n), what_, ": read error");
+    return out;
+  }
+
+  struct Directory {
+    uint64_t offset, size, entries;
+  };
+  // The end-of-directory record is in the last 22 bytes plus at most a 64 KiB comment.
+  Directory directory() {
+    const uint64_t tail_size = std::min<uint64_t>(size_, kEndSize + kMaxComment);
+    const auto tail = bytes(size_ - tail_size, tail_size, "the end");
+    for (size_t at = tail.size() >= kEndSize ? tail.size() - kEndSize + 1 : 0; at-- > 0;) {
+      if (le(tail, at, 4) != kEndOfDirectory) continue;
+      Directory d{le(tail, at + 16, 4), le(tail, at + 12, 4), le(tail, at + 10, 2)};
+      if (at >= 20 && le(tail, at - 20, 4) == kZip64Locator) {
+        const auto end64 = bytes(le(tail, at - 12, 8), 56, "its zip64 directory record");
+        if (le(end64, 0, 4) != kZip64End) damaged("no zip64 directory record");
+        d = {le(end64, 48, 8), le(end64, 40, 8), le(end64, 32, 8)};
+      }
+      return d;
+    }
+    damaged("no zip directory at its end");
+  }
+
+  // Checks the entry whose directory record starts at dir[at]; returns the next record.
+  size_t entry(std::string_view dir, size_t at, uint64_t dir_offset) {
+    if (at + 46 > dir.size() || le(dir, at, 4) != kCentralHeader) damaged("a bad directory record");
+    const auto name_size = le(dir, at + 28, 2), extra_size = le(dir, at + 30, 2);
+    const auto next = at + 46 + name_size + extra_size + le(dir, at + 32, 2);
+    if (next > dir.size()) damaged("a bad directory record");
+    const std::string name(dir.substr(at + 46, name_size));
+    const auto crc = le(dir, at + 16, 4);
+    uint64_t size = le(dir, at + 24, 4), stored = le(dir, at + 20, 4), local = le(dir, at + 42, 4);
+    // Zip64: the sizes and offset that do not fit 32 bits follow in extra field 1, in order.
+    const size_t extra_end = at + 46 + name_size + extra_size;
+    for (size_t e = at + 46 + name_size; e + 4 <= extra_end;) {
+      const auto id = le(dir, e, 2), length = le(dir, e + 2, 2);
+      size_t field = e + 4;
+      for (auto* value : {&size, &stored, &local}) {
+        if (id == 1 && *value == 0xFFFFFFFF && field + 8 <= std::min(e + 4 + length, extra_end)) {
+          *value = le(dir, field, 8);
+          field += 8;
+        }
+      }
+      e += 4 + length;
+    }
+    const auto method = le(dir, at + 10, 2);
+    if (!(method == kStored && stored == size) && method != kDeflated) {
+      damaged("entry '" + name + "' has compression method " + std::to_string(method));
+    }
+    const auto header = bytes(local, 30, "an entry");
+    if (le(header, 0, 4) != kLocalHeader) damaged("entry '" + name + "' has no local header");
+    const auto data = local + 30 + le(header, 26, 2) + le(header, 28, 2);
+    if (data > dir_offset || stored > dir_offset - data) {
+      damaged("entry '" + name + "' runs into the directory");
+    }
+    const auto [crc_found, size_found] = checksum(data, stored, method == kDeflated, size);
+    if (size_found != size) damaged("entry '" + name + "' does not hold the size it declares");
+    if (crc_found != crc) damaged("entry '" + name + "' fails its CRC-32 check");
+    return next;
+  }
+
+  // CRC-32 and size of an entry's content: `n` bytes from `offset`, raw deflate or stored.
+  // Inflating stops soon after `expected` bytes: a damaged stream may expand without end.
+  std::pair<uint64_t, uint64_t> checksum(uint64_t offset, uint64_t n, bool deflated,
+                                         uint64_t expected) {
+    uLong crc = crc32(0, nullptr, 0);
+    uint64_t size = 0;
+    const auto add = [&](const char* p, size_t k) {
+      crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), k);
+      size += k;
+    };
+    z_stream z{};
+    if (deflated && inflateInit2(&z, -MAX_WBITS) != Z_OK) TORCH_CHECK(false, what_, ": zlib failed");
+    int status = Z_OK;
+    in_.clear();
+    in_.seekg(static_cast<std::streamoff>(offset));
+    while (n > 0 && status == Z_OK && size <= expected) {
+      const auto want = static_cast<std::streamsize>(std::min<uint64_t>(n, chunk_.size()));
+      in_.read(chunk_.data(), want);
+      TORCH_CHECK(in_.gcount() == want, what_, ": read error");
+      n -= static_cast<uint64_t>(want);
+      if (!deflated) {
+        add(chunk_.data(), static_cast<size_t>(want));
+        continue;
+      }
+      z.next_in = reinterpret_cast<Bytef*>(chunk_.data());
+      z.avail_in = static_cast<uInt>(want);
+      do {
+        z.next_out = reinterpret_cast<Bytef*>(inflated_.data());
+        z.avail_out = static_cast<uInt>(inflated_.size());
+        status = inflate(&z, Z_NO_FLUSH);
+        add(inflated_.data(), inflated_.size() - z.avail_out);
+      } while (status == Z_OK && z.avail_out == 0 && size <= expected);
+      if (status == Z_BUF_ERROR) status = Z_OK;  // wants more input
+    }
+    if (deflated) {
+      inflateEnd(&z);
+      if (status != Z_STREAM_END && size <= expected) {
+        damaged("an entry's compressed data is broken");
+      }
+    }
+    return {crc, size};
+  }
+
+  std::string what_;
+  std::ifstream in_;
+  uint64_t size_ = 0;
+  std::vector<char> chunk_ = std::vector<char>(1 << 20), inflated_ = std::vector<char>(1 << 20);
+};
+
+}  // namespace
+
+void verify_zip(const fs::path& file, const std::string& what) { Archive(file, what).verify(); }
+
+}  // namespace vgrow::io

@@ -1,0 +1,228 @@
+// Writing into a folder that cannot take the file, or onto a disk that fills up mid-write:
+// an error naming the file and the operating system's reason, the previous file intact, and
+// no partial file left behind, under the final name or the temporary one.
+//
+// Tests may run as root, for whom folder permissions do not stop a write. A full disk is
+// simulated with RLIMIT_FSIZE in a forked child (SIGXFSZ ignored, so write() fails with
+// EFBIG), which holds for root too.
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "cli_helpers.h"
+#include "vgrow/config.h"
+#include "vgrow/experiment.h"
+#include "vgrow/io/atomic_file.h"
+#include "vgrow/io/checkpoint.h"
+#include "vgrow/io/png.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using vgrow::testing::TempDir;
+
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const c10::Error& e) {
+    return e.what_without_backtrace();
+  }
+  ADD_FAILURE() << "expected an error, none was thrown";
+  return {};
+}
+
+std::string contents(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// The names in `dir`, sorted.
+std::vector<std::string> listing(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// Runs `write` in a forked child whose files cannot grow past `max_bytes`, as on a disk that
+// fills up. Returns the message of the c10::Error it threw; fails the test if it threw none.
+std::string error_on_full_disk(rlim_t max_bytes, const std::function<void()>& write) {
+  int fds[2];
+  EXPECT_EQ(pipe(fds), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    close(fds[0]);
+    std::signal(SIGXFSZ, SIG_IGN);
+    const rlimit limit{max_bytes, max_bytes};
+    setrlimit(RLIMIT_FSIZE, &limit);
+    std::string message;
+    try {
+      write();
+    } catch (const c10::Error& e) {
+      message = e.what_without_backtrace();
+    }
+    const bool threw = !message.empty();
+    if (::write(fds[1], message.data(), message.size()) < 0) _exit(3);
+    _exit(threw ? 0 : 1);
+  }
+  close(fds[1]);
+  std::string message;
+  char buf[4096];
+  for (ssize_t n; (n = read(fds[0], buf, sizeof(buf))) > 0;) message.append(buf, n);
+  close(fds[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << "the write did not fail on a full disk (status " << status << ")";
+  return message;
+}
+
+const std::string kFileTooLarge = std::strerror(EFBIG);
+
+// A trainer small enough that its checkpoint takes milliseconds.
+std::unique_ptr<vgrow::Trainer> tiny_trainer() {
+  vgrow::Config c;
+  c.run.threads = 1;
+  c.data.dataset = "toy";
+  c.model.arch = "mlp";
+  c.model.latent_dim = 2;
+  c.model.mlp_hidden = 8;
+  c.model.mlp_layers = 1;
+  c.model.spectral_norm = false;
+  c.flow.particle_steps = 1;
+  c.flow.d_steps = 1;
+  c.flow.pool_batches = 1;
+  c.flow.batch_size = 8;
+  c.flow.clamp = false;
+  return vgrow::make_trainer(c);
+}
+
+TEST(IoFaults, FullDiskDuringCheckpointKeepsThePreviousOne) {
+  TempDir dir("vgrow-full-ckpt");
+  auto trainer = tiny_trainer();
+  const auto previous = vgrow::io::save_checkpoint(dir.path(), *trainer, "[run]\n", 1);
+  const auto before = contents(previous);
+  trainer->run_loop();
+
+  const auto message = error_on_full_disk(before.size() / 2, [&] {
+    vgrow::io::save_checkpoint(dir.path(), *trainer, "[run]\n", 1);
+  });
+  EXPECT_THAT(message, HasSubstr((dir.path() / "checkpoint-000001.pt").string()));
+  EXPECT_THAT(message, HasSubstr(kFileTooLarge));
+  // Neither the new checkpoint nor its temporary file, and the old one not rotated away.
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{"checkpoint-000000.pt"});
+  EXPECT_EQ(contents(previous), before);
+  vgrow::io::load_checkpoint(previous, *trainer);
+  EXPECT_EQ(trainer->loop(), 0);
+}
+
+TEST(IoFaults, FullDiskWhileOverwritingLeavesTheOldContent) {
+  TempDir dir("vgrow-full-text");
+  const auto file = dir.path() / "config.toml";
+  vgrow::io::write_text_atomically(file, "old = 1\n");
+  const auto message = error_on_full_disk(
+      64, [&] { vgrow::io::write_text_atomically(file, std::string(1000, 'x')); });
+  EXPECT_THAT(message, HasSubstr(file.string()));
+  EXPECT_THAT(message, HasSubstr(kFileTooLarge));
+  EXPECT_EQ(contents(file), "old = 1\n");
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{"config.toml"});
+}
+
+TEST(IoFaults, FullDiskDuringSampleGridLeavesNoFile) {
+  TempDir dir("vgrow-full-png");
+  const auto file = dir.path() / "samples-000100.png";
+  torch::manual_seed(0);
+  const auto noise = torch::randint(0, 256, {3, 64, 64}, torch::kUInt8);  // does not compress
+  const auto message = error_on_full_disk(1000, [&] { vgrow::io::write_png(file, noise); });
+  EXPECT_THAT(message, HasSubstr(file.string()));
+  EXPECT_THAT(message, HasSubstr(kFileTooLarge));
+  EXPECT_TRUE(listing(dir.path()).empty());
+}
+
+// A run folder the process may not write into. Root writes anywhere regardless of mode bits,
+// so it gets a folder of sysfs instead, where nobody can create files.
+TEST(IoFaults, UnwritableFolderIsNamedWithTheReason) {
+  TempDir dir("vgrow-readonly");
+  fs::path folder = dir.path();
+  if (geteuid() == 0) {
+    folder = "/sys";
+  } else {
+    fs::permissions(folder, fs::perms::owner_read | fs::perms::owner_exec);
+  }
+  const int probe = ::open((folder / "probe").c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  const int reason = errno;
+  if (probe >= 0) {
+    ::close(probe);
+    fs::remove(folder / "probe");
+    GTEST_SKIP() << "'" << folder.string() << "' takes new files here; nothing to test";
+  }
+  const auto file = folder / "samples-000100.png";
+  const auto message =
+      error_of([&] { vgrow::io::write_png(file, torch::zeros({1, 4, 4}, torch::kUInt8)); });
+  EXPECT_THAT(message, HasSubstr(file.string()));
+  EXPECT_THAT(message, HasSubstr(std::strerror(reason)));
+  EXPECT_FALSE(fs::exists(file));
+  fs::permissions(dir.path(), fs::perms::owner_all);
+}
+
+// data.path or run.out_dir naming a file where a folder should be.
+TEST(IoFaults, FolderThatIsAFileIsNamedWithTheReason) {
+  TempDir dir("vgrow-notdir");
+  const auto not_a_folder = dir.path() / "runs";
+  std::ofstream(not_a_folder) << "a file\n";
+  auto trainer = tiny_trainer();
+  const auto message = error_of([&] {
+    vgrow::io::save_checkpoint(not_a_folder, *trainer, "[run]\n", 3);
+  });
+  EXPECT_THAT(message, HasSubstr((not_a_folder / "checkpoint-000000.pt").string()));
+  EXPECT_THAT(message, HasSubstr(std::strerror(ENOTDIR)));
+  EXPECT_EQ(contents(not_a_folder), "a file\n");
+}
+
+// The final name is taken by something that cannot be replaced (a folder): the rename fails,
+// the error names both paths, and the temporary file is cleaned up.
+TEST(IoFaults, FailedRenameRemovesTheTemporaryFile) {
+  TempDir dir("vgrow-rename");
+  const auto file = dir.path() / "stats.csv";
+  fs::create_directories(file / "inside");
+  const auto message = error_of([&] { vgrow::io::write_text_atomically(file, "loop\n0\n"); });
+  EXPECT_THAT(message, HasSubstr("cannot rename '" + file.string() + ".tmp'"));
+  EXPECT_THAT(message, HasSubstr(std::strerror(EISDIR)));
+  EXPECT_EQ(listing(dir.path()), std::vector<std::string>{"stats.csv"});
+}
+
+// A writer that fails half way, with any exception (LibTorch's writers throw more than
+// c10::Error), leaves nothing behind and is reported with the target's name.
+TEST(IoFaults, WriterErrorRemovesTheTemporaryFile) {
+  TempDir dir("vgrow-writer");
+  const auto file = dir.path() / "reference-stats.pt";
+  const auto message = error_of([&] {
+    vgrow::io::write_atomically(file, [](const fs::path& tmp) {
+      std::ofstream(tmp) << "half";
+      throw std::runtime_error("PytorchStreamWriter failed writing file data");
+    });
+  });
+  EXPECT_THAT(message, HasSubstr(file.string()));
+  EXPECT_THAT(message, HasSubstr("PytorchStreamWriter failed"));
+  EXPECT_TRUE(listing(dir.path()).empty());
+}
+
+}  // namespace
