@@ -14,6 +14,7 @@
 #include "vgrow/config.h"
 #include "vgrow/io/checkpoint.h"
 #include "vgrow/io/image_decode.h"
+#include "test_helpers.h"
 
 namespace {
 
@@ -21,16 +22,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using vgrow::testing::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected an error, none was thrown";
-  return {};
-}
+using vgrow::testing::error_of;
 
 fs::path corpus_file(const std::string& target, const std::string& name) {
   return fs::path(VGROW_SOURCE_DIR) / "fuzz" / "corpus" / target / name;

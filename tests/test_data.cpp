@@ -17,22 +17,14 @@
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/data/image_folder.h"
 #include "vgrow/io/png.h"
+#include "test_helpers.h"
 
 namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using namespace vgrow::data;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected an error, none was thrown";
-  return {};
-}
+using vgrow::testing::error_of;
 
 class TempDir : public ::testing::Test {
  protected:

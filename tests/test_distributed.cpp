@@ -24,6 +24,7 @@
 #include "vgrow/dist/shard.h"
 #include "vgrow/experiment.h"
 #include "vgrow/io/checkpoint.h"
+#include "test_helpers.h"
 
 extern char** environ;
 
@@ -218,12 +219,7 @@ int wait_for(const Process& p, double seconds) {
   return -1;
 }
 
-std::string slurp(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string slurp(const fs::path& file) { return vgrow::testing::file_contents(file); }
 
 bool succeeded(int status) { return status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0; }
 

@@ -29,6 +29,7 @@
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/checkpoint.h"
 #include "vgrow/io/png.h"
+#include "test_helpers.h"
 
 namespace {
 
@@ -36,23 +37,9 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using vgrow::testing::TempDir;
 
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const c10::Error& e) {
-    return e.what_without_backtrace();
-  }
-  ADD_FAILURE() << "expected an error, none was thrown";
-  return {};
-}
+using vgrow::testing::error_of;
 
-std::string contents(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string contents(const fs::path& file) { return vgrow::testing::file_contents(file); }
 
 // The names in `dir`, sorted.
 std::vector<std::string> listing(const fs::path& dir) {

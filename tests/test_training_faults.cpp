@@ -9,6 +9,7 @@
 #include <torch/torch.h>
 
 #include "cli_helpers.h"
+#include "test_helpers.h"
 #include "vgrow/config.h"
 #include "vgrow/experiment.h"
 #include "vgrow/io/checkpoint.h"
@@ -21,12 +22,7 @@ using vgrow::testing::only_run;
 using vgrow::testing::run_cli;
 using vgrow::testing::TempDir;
 
-std::string read_file(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+std::string read_file(const fs::path& p) { return vgrow::testing::file_contents(p); }
 
 const char* kToy =
     "train toy-8gaussians --quiet flow.particle_steps=2 flow.d_steps=1 flow.pool_batches=2 "
