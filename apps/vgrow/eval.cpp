@@ -102,6 +102,11 @@ void eval_images(const std::string& source, const std::string& reference_arg,
   const auto generated = images_from(source, n, seed, 32, &dataset);
   const auto reference_source = reference_arg.empty() ? "dataset:" + dataset + ":train" : reference_arg;
   const auto real = images_from(reference_source, n, seed, generated.size(2), nullptr);
+  const int64_t m = std::min(generated.size(0), real.size(0));
+  TORCH_CHECK(m >= 2, "need at least 2 images on each side, got ", generated.size(0), " and ",
+              real.size(0));
+  const auto gen_features = extractor->features(generated);
+  const auto real_features = extractor->features(real);
   // train-stats: all n generated images against the statistics of the whole reference split
   // (50k vs training set), cached per dataset, size and extractor.
   metrics::GaussianStats reference_stats;
@@ -114,14 +119,9 @@ void eval_images(const std::string& source, const std::string& reference_arg,
                                                   generated.size(2), 0, *extractor);
     const auto cache = metrics::default_cache_dir();
     reference_stats = metrics::cached_reference_stats(
-        cache, key, [&] { return metrics::feature_stats(*extractor, real); });
+        cache, key, [&] { return metrics::gaussian_stats(real_features); });
     stats_file = metrics::reference_stats_path(cache, key).string();
   }
-  const int64_t m = std::min(generated.size(0), real.size(0));
-  TORCH_CHECK(m >= 2, "need at least 2 images on each side, got ", generated.size(0), " and ",
-              real.size(0));
-  const auto gen_features = extractor->features(generated);
-  const auto real_features = extractor->features(real);
   metrics::FidDrawsOptions fo;
   fo.n = std::min(n, m);
   fo.draws = draws;
