@@ -46,6 +46,11 @@ void set_counters(benchmark::State& state, double images, double flops) {
       benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// Third argument: 0 fp32, 1 bf16 autocast.
+vgrow::Autocast autocast(const benchmark::State& state) {
+  return {state.range(2) ? vgrow::Precision::bf16 : vgrow::Precision::fp32, torch::kCPU};
+}
+
 void BM_FlowStep(benchmark::State& state) {
   torch::set_num_threads(2);
   auto d = discriminator(state.range(0), state.range(1) != 0);
@@ -54,7 +59,8 @@ void BM_FlowStep(benchmark::State& state) {
   d.ptr()->eval();
   const auto kl = vgrow::Divergence::from_name("kl");
   for (auto _ : state) {
-    vgrow::flow_step(d, pool, kl, vgrow::FlowStepOptions().eta(1e-6).chunk_size(256));
+    vgrow::flow_step(d, pool, kl, vgrow::FlowStepOptions().eta(1e-6).chunk_size(256),
+                     autocast(state));
   }
   set_counters(state, kPool, kPool * 2 * f);  // forward + input-only backward
 }
@@ -66,7 +72,8 @@ void BM_DensityRatioStep(benchmark::State& state) {
   const auto fake = torch::rand({kBatch, 1, 32, 32}) * 2 - 1;
   const double f = forward_flops(d, real);
   torch::optim::RMSprop opt(d.ptr()->parameters(), torch::optim::RMSpropOptions(1e-4));
-  for (auto _ : state) vgrow::density_ratio_step(d, opt, real, fake);
+  const vgrow::MixedPrecision precision{autocast(state)};
+  for (auto _ : state) vgrow::density_ratio_step(d, opt, real, fake, {}, {}, precision);
   set_counters(state, 2 * kBatch, 2 * kBatch * 3 * f);  // forward + full backward
 }
 
@@ -77,7 +84,10 @@ void BM_ProjectionPass(benchmark::State& state) {
   const auto targets = torch::rand({kPool, 1, 32, 32}) * 2 - 1;
   const double f = forward_flops(g, latents);
   torch::optim::RMSprop opt(g.ptr()->parameters(), torch::optim::RMSpropOptions(1e-4));
-  for (auto _ : state) vgrow::project_generator(g, opt, latents, targets, 1, kBatch);
+  const vgrow::MixedPrecision precision{autocast(state)};
+  for (auto _ : state) {
+    vgrow::project_generator(g, opt, latents, targets, 1, kBatch, {}, {}, precision);
+  }
   set_counters(state, kPool, kPool * 3 * f);
 }
 
@@ -92,9 +102,9 @@ void BM_SpectralNorm(benchmark::State& state) {
   }
 }
 
-BENCHMARK(BM_FlowStep)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_DensityRatioStep)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_ProjectionPass)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FlowStep)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {0, 1}, {0}})->ArgsProduct({{32, 128}, {1}, {1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_DensityRatioStep)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {0, 1}, {0}})->ArgsProduct({{32, 128}, {1}, {1}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ProjectionPass)->MinWarmUpTime(1)->MinTime(2)->ArgsProduct({{32, 128}, {1}, {0, 1}})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_SpectralNorm)->Arg(32)->Arg(128)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -30,6 +30,10 @@ std::vector<ConfigField> config_fields(Config& c) {
       {"run.seed", &c.run.seed, "seed of every random draw"},
       {"run.threads", &c.run.threads, "CPU threads for LibTorch"},
       {"run.device", &c.run.device, "cpu, cuda or auto"},
+      {"run.precision", &c.run.precision,
+       "fp32, bf16 (G and D forwards under autocast) or fp16 (CUDA, with loss scaling)"},
+      {"run.loss_scaling", &c.run.loss_scaling,
+       "dynamic loss scaling of the D and G losses (always on with fp16)"},
       {"run.loops", &c.run.loops, "outer loops to run"},
       {"run.minutes", &c.run.minutes, "wall-clock budget in minutes (0 = none)"},
       {"run.log_every", &c.run.log_every, "outer loops between progress lines"},
@@ -247,6 +251,11 @@ void validate(const Config& c) {
   need(c.run.threads >= 1, "run.threads", c.run.threads, "must be at least 1");
   need(c.run.device == "cpu" || c.run.device == "cuda" || c.run.device == "auto", "run.device",
        c.run.device, "must be cpu, cuda or auto");
+  need(c.run.precision == "fp32" || c.run.precision == "bf16" || c.run.precision == "fp16",
+       "run.precision", c.run.precision, "must be fp32, bf16 or fp16");
+  need(c.run.precision != "fp16" || c.run.device != "cpu", "run.precision", c.run.precision,
+       "needs a CUDA device (autocast on the CPU computes in bf16 only): use bf16 or fp32 with "
+       "run.device = cpu");
   need(c.run.loops >= 1, "run.loops", c.run.loops, "must be at least 1");
   need(c.run.minutes >= 0 && std::isfinite(c.run.minutes), "run.minutes", c.run.minutes,
        "must be >= 0");

@@ -13,19 +13,25 @@ LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& real,
                                 const torch::Tensor& particles,
                                 const std::function<void()>& before_step,
-                                const dist::BatchShare& particles_share) {
+                                const dist::BatchShare& particles_share,
+                                const MixedPrecision& precision) {
   TORCH_CHECK(real.sizes().slice(1) == particles.sizes().slice(1),
               "real samples ", real.sizes(), " and particles ", particles.sizes(),
               " differ in shape");
   discriminator.ptr()->train();
   optimizer.zero_grad();
   // One forward over both batches: D has no batch-coupled layers, so this equals two passes.
-  const auto d = discriminator.forward(torch::cat({real, particles.detach()}));
+  torch::Tensor d;
+  {
+    AutocastGuard autocast(precision.autocast);
+    d = discriminator.forward(torch::cat({real, particles.detach()}));
+  }
+  if (precision.autocast.enabled()) d = d.to(torch::kFloat);
   auto loss = logistic_loss(d.narrow(0, 0, real.size(0)),
                             d.narrow(0, real.size(0), particles.size(0)), particles_share);
-  (loss.real + loss.particles).backward();
+  precision.scale(loss.real + loss.particles).backward();
   if (before_step) before_step();
-  optimizer.step();
+  precision.step(optimizer);
   return {loss.real.detach(), loss.particles.detach()};
 }
 

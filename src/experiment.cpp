@@ -106,6 +106,8 @@ TrainerOptions make_trainer_options(const Config& c) {
   o.lr_milestones = c.optim.milestones;
   o.lr_gamma = c.optim.gamma;
   o.device = resolve_device(c.run.device);
+  o.precision = parse_precision(c.run.precision);
+  o.loss_scaling = c.run.loss_scaling;
   return o;
 }
 

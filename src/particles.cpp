@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/device_transfer.h"
+
 namespace vgrow {
 
 namespace {
@@ -11,9 +13,15 @@ struct RatioAndGradient {
   torch::Tensor grad;  // grad_x D(x)
 };
 
-RatioAndGradient ratio_and_gradient(torch::nn::AnyModule& discriminator, const torch::Tensor& x) {
+RatioAndGradient ratio_and_gradient(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
+                                    const Autocast& autocast = {}) {
   auto xg = x.detach().requires_grad_(true);
-  const auto d = discriminator.forward(xg);
+  torch::Tensor d;
+  {
+    AutocastGuard guard(autocast);
+    d = discriminator.forward(xg);
+  }
+  if (autocast.enabled()) d = d.to(torch::kFloat);
   TORCH_CHECK(d.dim() == 1 && d.size(0) == x.size(0),
               "discriminator must return one logit per sample, got shape ", d.sizes());
   // Gradient with respect to the input only: cheaper than a full backward into D's weights.
@@ -42,7 +50,8 @@ torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Te
 }
 
 FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
-                        const Divergence& divergence, const FlowStepOptions& options) {
+                        const Divergence& divergence, const FlowStepOptions& options,
+                        const Autocast& autocast) {
   TORCH_CHECK(options.eta() > 0.0, "flow step size eta must be positive, got ", options.eta());
   TORCH_CHECK(options.chunk_size() > 0, "flow chunk_size must be positive");
   const int64_t n = particles.size(0);
@@ -51,7 +60,7 @@ FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& part
   for (int64_t start = 0; start < n; start += options.chunk_size()) {
     const int64_t len = std::min(options.chunk_size(), n - start);
     auto x = particles.narrow(0, start, len);
-    const auto rg = ratio_and_gradient(discriminator, x);
+    const auto rg = ratio_and_gradient(discriminator, x, autocast);
     torch::NoGradGuard no_grad;
     auto moved = x + options.eta() * per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
     if (options.clamp_min() || options.clamp_max()) {
@@ -68,7 +77,7 @@ void ParticlePool::draw(torch::nn::AnyModule& generator, int64_t size, int64_t l
                         int64_t chunk_size, torch::Device device) {
   TORCH_CHECK(size > 0, "particle pool size must be positive, got ", size);
   torch::NoGradGuard no_grad;
-  latents = torch::randn({size, latent_dim}, torch::TensorOptions().device(device));
+  latents = to_device(torch::randn({size, latent_dim}), device);
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < size; start += chunk_size) {
     const int64_t len = std::min(chunk_size, size - start);
@@ -79,9 +88,9 @@ void ParticlePool::draw(torch::nn::AnyModule& generator, int64_t size, int64_t l
 
 torch::Tensor ParticlePool::sample(int64_t n) const {
   TORCH_CHECK(n <= size(), "cannot sample ", n, " particles from a pool of ", size());
-  const auto idx = torch::randperm(size(), torch::TensorOptions().dtype(torch::kLong))
-                       .narrow(0, 0, n)
-                       .to(particles.device());
+  const auto idx = to_device(
+      torch::randperm(size(), torch::TensorOptions().dtype(torch::kLong)).narrow(0, 0, n),
+      particles.device());
   return particles.index_select(0, idx);
 }
 

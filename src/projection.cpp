@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/device_transfer.h"
+
 namespace vgrow {
 
 ProjectionSchedule ProjectionSchedule::constant(int64_t passes) {
@@ -45,7 +47,8 @@ torch::Tensor project_generator(torch::nn::AnyModule& generator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& latents,
                                 const torch::Tensor& targets, int64_t passes, int64_t batch_size,
                                 const std::function<void()>& before_step,
-                                const dist::PoolShard& shard) {
+                                const dist::PoolShard& shard,
+                                const MixedPrecision& precision) {
   TORCH_CHECK(latents.size(0) == targets.size(0), "projection needs one latent per particle: ",
               latents.size(0), " latents, ", targets.size(0), " particles");
   TORCH_CHECK(passes >= 1 && batch_size >= 1, "projection passes and batch size must be >= 1");
@@ -56,24 +59,33 @@ torch::Tensor project_generator(torch::nn::AnyModule& generator,
   const int64_t values_per_sample = targets.numel() / std::max<int64_t>(targets.size(0), 1);
   torch::Tensor last_pass_loss;
   for (int64_t pass = 0; pass < passes; ++pass) {
+    // Shuffled on the host (the same order on any device), moved once per pass.
     const auto order = torch::randperm(n, torch::TensorOptions().dtype(torch::kLong));
+    const auto device_order = shard.whole() ? to_device(order, latents.device()) : order;
     auto loss_sum = torch::zeros({}, targets.options());
     int64_t batches = 0;
     for (int64_t start = 0; start < n; start += batch_size) {
       const int64_t len = std::min(batch_size, n - start);
-      const auto idx = shard.local_rows(order.narrow(0, start, len)).to(latents.device());
+      const auto idx = shard.whole() ? device_order.narrow(0, start, len)
+                                     : to_device(shard.local_rows(order.narrow(0, start, len)),
+                                                 latents.device());
       optimizer.zero_grad();
       auto loss = torch::zeros({}, targets.options());
       // A rank may hold none of a minibatch; it still joins the gradient average.
       if (idx.numel() > 0) {
-        const auto fit = generator.forward(latents.index_select(0, idx));
+        torch::Tensor fit;
+        {
+          AutocastGuard autocast(precision.autocast);
+          fit = generator.forward(latents.index_select(0, idx));
+        }
+        fit = fit.to(targets.scalar_type());
         const auto target = targets.index_select(0, idx);
         loss = shard.whole() ? torch::mse_loss(fit, target)
                              : shard.share(len * values_per_sample).mean((fit - target).square());
-        loss.backward();
+        precision.scale(loss).backward();
       }
       if (before_step) before_step();
-      optimizer.step();
+      precision.step(optimizer);
       loss_sum += loss.detach();
       ++batches;
     }

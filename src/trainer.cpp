@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include "vgrow/density_ratio.h"
+#include "vgrow/device_transfer.h"
 #include "vgrow/dist/process_group.h"
 
 namespace vgrow {
@@ -15,12 +16,14 @@ double seconds_since(Clock::time_point start) {
 }
 
 torch::Tensor forward_in_chunks(torch::nn::AnyModule& module, const torch::Tensor& input,
-                                int64_t chunk) {
+                                int64_t chunk, const Autocast& autocast = {}) {
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < input.size(0); start += chunk) {
+    AutocastGuard guard(autocast);
     parts.push_back(module.forward(input.narrow(0, start, std::min(chunk, input.size(0) - start))));
   }
-  return torch::cat(parts);
+  auto out = torch::cat(parts);
+  return autocast.enabled() ? out.to(torch::kFloat) : out;
 }
 
 // Parameters and buffers: everything that must be identical on every rank.
@@ -47,6 +50,9 @@ Trainer::Trainer(TrainerOptions options, torch::nn::AnyModule generator,
               options_.particle_steps);
   TORCH_CHECK(options_.d_steps >= 0, "d_steps must be >= 0, got ", options_.d_steps);
   TORCH_CHECK(data_, "trainer needs a source of real samples");
+  TORCH_CHECK(options_.precision != Precision::fp16 || options_.device.is_cuda(),
+              "precision fp16 needs a CUDA device (autocast on the CPU computes in bf16 only); "
+              "use bf16 or fp32 on ", options_.device);
   generator_.ptr()->to(options_.device);
   discriminator_.ptr()->to(options_.device);
   g_optimizer_ = make_optimizer(generator_.ptr()->parameters(), options_.g_optimizer);
@@ -55,6 +61,10 @@ Trainer::Trainer(TrainerOptions options, torch::nn::AnyModule generator,
                                               options_.lr_gamma);
   d_schedule_ = std::make_unique<MultiStepLR>(*d_optimizer_, options_.lr_milestones,
                                               options_.lr_gamma);
+  if (options_.loss_scaling || options_.precision == Precision::fp16) {
+    g_scaler_ = std::make_unique<LossScaler>();
+    d_scaler_ = std::make_unique<LossScaler>();
+  }
 }
 
 void Trainer::distribute(std::shared_ptr<dist::Distributed> dist) {
@@ -97,19 +107,21 @@ void Trainer::broadcast_state() {
 
 // Every rank draws the whole pool's latents from the same stream and keeps its rows: the
 // ranks' shards together are the single-process pool. Drawn in projection-sized chunks:
-// the same BatchNorm statistics the projection will fit against.
+// the same BatchNorm statistics the projection will fit against. Drawn on the host: the
+// same latents on any device, and the CPU random state alone makes a resume exact.
 void Trainer::draw_pool() {
   torch::NoGradGuard no_grad;
-  const auto latents = torch::randn({pool_size(), options_.latent_dim},
-                                    torch::TensorOptions().device(options_.device));
+  const auto latents = torch::randn({pool_size(), options_.latent_dim});
   if (!distributed()) {
-    pool_.latents = latents;
-    pool_.particles = forward_in_chunks(generator_, latents, options_.batch_size);
+    pool_.latents = to_device(latents, options_.device);
+    pool_.particles = forward_in_chunks(generator_, pool_.latents, options_.batch_size,
+                                        autocast());
     return;
   }
-  pool_.latents = latents.narrow(0, shard_.offset, shard_.size).clone();
+  pool_.latents = to_device(latents.narrow(0, shard_.offset, shard_.size).clone(),
+                            options_.device);
   pool_.particles = forward_in_chunks(generator_, pool_.latents,
-                                      options_.batch_size / dist_->world());
+                                      options_.batch_size / dist_->world(), autocast());
 }
 
 // The global batch, drawn alike on every rank; this rank keeps its batch_size / world rows.
@@ -119,7 +131,7 @@ torch::Tensor Trainer::real_batch() {
     const int64_t n = options_.batch_size / dist_->world();
     real = real.narrow(0, dist_->rank() * n, n);
   }
-  return real.to(options_.device);
+  return to_device(real, options_.device);
 }
 
 // batch_size particles of the whole pool without replacement, drawn alike on every rank;
@@ -127,7 +139,7 @@ torch::Tensor Trainer::real_batch() {
 torch::Tensor Trainer::particle_batch() {
   const auto rows = torch::randperm(pool_size(), torch::TensorOptions().dtype(torch::kLong))
                         .narrow(0, 0, options_.batch_size);
-  return pool_.particles.index_select(0, shard_.local_rows(rows).to(pool_.particles.device()));
+  return pool_.particles.index_select(0, to_device(shard_.local_rows(rows), options_.device));
 }
 
 void Trainer::average_gradients(torch::nn::Module& module) {
@@ -157,40 +169,59 @@ void Trainer::sync_buffers() {
   dist_->broadcast(from_root, 0);
 }
 
-// Throws TrainingDiverged naming `what` when `values` hold NaN or Inf. step < 0: after the
-// flow steps (projection). Distributed, every rank learns of any rank's bad values, so all
-// of them stop together instead of waiting for each other.
-void Trainer::check_finite(const torch::Tensor& values, const std::string& what,
-                           int64_t step) const {
+// Queues a count of the NaN/Inf values in `values`, read at the end of the loop: reading it
+// now would make the host wait for the device at every step.
+void Trainer::watch_finite(const torch::Tensor& values, const std::string& what, int64_t step,
+                           torch::nn::Module* weights_of) {
   if (!options_.check_finite) return;
-  const int64_t bad = values.numel() - torch::isfinite(values).sum().item<int64_t>();
-  if (!(distributed() ? dist_->any(bad > 0) : bad > 0)) return;
-  const std::string where = what + (step >= 0 ? " at flow step " + std::to_string(step + 1) : "");
-  throw TrainingDiverged(
-      loop_, what,
-      "training diverged at outer loop " + std::to_string(loop_) + ": " + where + " has " +
-          (bad > 0 ? std::to_string(bad) + " NaN/Inf value(s) of " + std::to_string(values.numel())
-                   : std::string("NaN/Inf values on another rank")));
+  torch::NoGradGuard no_grad;
+  const auto v = values.detach();
+  pending_checks_.push_back(
+      {torch::isfinite(v).logical_not().sum(), v.numel(), what, step, weights_of});
 }
 
-void Trainer::check_weights(torch::nn::Module& module, const std::string& what,
-                            int64_t step) const {
+void Trainer::watch_weights(torch::nn::Module& module, const std::string& what, int64_t step) {
   if (!options_.check_finite) return;
   std::vector<torch::Tensor> all;
   for (const auto& p : module.parameters()) all.push_back(p.detach().reshape({-1}));
-  if (all.empty()) return;
-  const auto flat = torch::cat(all);
-  // Name the first parameter that holds a bad value, the place to start looking.
-  std::string name = what + " weights";
-  if (!torch::isfinite(flat).all().item<bool>()) {
-    for (const auto& p : module.named_parameters()) {
-      if (!torch::isfinite(p.value().detach()).all().item<bool>()) {
-        name = what + " weight '" + p.key() + "'";
-        break;
+  if (!all.empty()) watch_finite(torch::cat(all), what + " weights", step, &module);
+}
+
+// Throws TrainingDiverged for the first queued check that found NaN/Inf on any rank.
+// Distributed, every rank sees every rank's counts, so all of them stop together instead of
+// waiting for each other.
+void Trainer::throw_if_diverged(const double* local, const double* global) {
+  auto checks = std::move(pending_checks_);
+  pending_checks_.clear();
+  for (size_t i = 0; i < checks.size(); ++i) {
+    if (!(global[i] > 0)) continue;
+    const auto& c = checks[i];
+    std::string name = c.what;
+    if (c.weights_of) {
+      // The first parameter holding a bad value now: the place to start looking.
+      for (const auto& p : c.weights_of->named_parameters()) {
+        if (!torch::isfinite(p.value().detach()).all().item<bool>()) {
+          name = c.what.substr(0, c.what.find(' ')) + " weight '" + p.key() + "'";
+          break;
+        }
       }
     }
+    const std::string where =
+        name + (c.step >= 0 ? " at flow step " + std::to_string(c.step + 1) : "");
+    const auto bad = static_cast<int64_t>(local[i]);
+    throw TrainingDiverged(
+        loop_, name,
+        "training diverged at outer loop " + std::to_string(loop_) + ": " + where + " has " +
+            (bad > 0 ? std::to_string(bad) + " NaN/Inf value(s) of " + std::to_string(c.numel)
+                     : std::string("NaN/Inf values on another rank")));
   }
-  check_finite(flat, name, step);
+}
+
+void Trainer::end_phase(double& seconds, Clock::time_point start) const {
+  if (options_.synchronize_phases && options_.device.is_cuda()) {
+    torch::cuda::synchronize(options_.device.index());
+  }
+  seconds += seconds_since(start);
 }
 
 LoopStats Trainer::run_loop() {
@@ -212,43 +243,51 @@ LoopStats Trainer::run_loop() {
     sync_g = [this] { average_gradients(*generator_.ptr()); };
   }
   const auto particles_share = shard_.share(options_.batch_size);
-  LogisticLoss d_loss{torch::zeros({}), torch::zeros({})};
-  FlowStepStats flow{torch::zeros({}), torch::zeros({})};
+  const auto on_device = torch::TensorOptions().device(options_.device);
+  LogisticLoss d_loss{torch::zeros({}, on_device), torch::zeros({}, on_device)};
+  FlowStepStats flow{torch::zeros({}, on_device), torch::zeros({}, on_device)};
+  pending_checks_.clear();
   for (int64_t t = 0; t < options_.particle_steps; ++t) {
     auto start = Clock::now();
     for (int64_t k = 0; k < options_.d_steps; ++k) {
       const auto real = real_batch();
       d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
-                                  particles_share);
-      check_finite(torch::stack({d_loss.real, d_loss.particles}).detach(), "the D loss", t);
+                                  particles_share, d_precision());
+      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
     }
-    if (options_.d_steps > 0) check_weights(*discriminator_.ptr(), "D", t);
-    stats.seconds_d += seconds_since(start);
+    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
+    end_phase(stats.seconds_d, start);
     start = Clock::now();
     // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
     discriminator_.ptr()->eval();
-    flow = flow_step(discriminator_, pool_.particles, divergence_, options_.flow);
-    check_finite(pool_.particles, "the particle pool", t);
-    stats.seconds_flow += seconds_since(start);
+    flow = flow_step(discriminator_, pool_.particles, divergence_, options_.flow, autocast());
+    watch_finite(pool_.particles, "the particle pool", t);
+    end_phase(stats.seconds_flow, start);
   }
 
   auto start = Clock::now();
   stats.projection_passes = options_.projection.passes_at(loop_);
   const auto proj_loss = project_generator(generator_, *g_optimizer_, pool_.latents,
                                            pool_.particles, stats.projection_passes,
-                                           options_.batch_size, sync_g, shard_);
-  check_finite(proj_loss.detach(), "the projection loss", -1);
-  check_weights(*generator_.ptr(), "G", -1);
-  stats.seconds_projection = seconds_since(start);
+                                           options_.batch_size, sync_g, shard_, g_precision());
+  watch_finite(proj_loss, "the projection loss", -1);
+  watch_weights(*generator_.ptr(), "G", -1);
+  end_phase(stats.seconds_projection, start);
 
-  // Each rank's numbers are its share of the global ones (equal shards, or BatchShare).
-  auto numbers = torch::stack({d_loss.real, d_loss.particles, flow.mean_grad_norm, flow.mean_d,
-                               proj_loss.reshape({})})
-                     .to(torch::kCPU, torch::kDouble);
+  // The loop's one host read: its numbers and every queued NaN/Inf count, together. Each
+  // rank's numbers are its share of the global ones (equal shards, or BatchShare).
+  std::vector<torch::Tensor> values{d_loss.real, d_loss.particles, flow.mean_grad_norm,
+                                    flow.mean_d, proj_loss.reshape({})};
+  for (const auto& c : pending_checks_) values.push_back(c.bad);
+  for (auto& v : values) v = v.detach().reshape({}).to(torch::kDouble);
+  auto numbers = torch::stack(values).to(torch::kCPU);
+  const auto local = numbers.clone();
   if (distributed()) {
     sync_buffers();
     dist_->all_reduce_mean({numbers});
   }
+  constexpr int64_t kStats = 5;
+  throw_if_diverged(local.data_ptr<double>() + kStats, numbers.data_ptr<double>() + kStats);
   const auto* v = numbers.data_ptr<double>();
   stats.d_loss_real = v[0];
   stats.d_loss_particles = v[1];
@@ -283,6 +322,13 @@ void Trainer::save(torch::serialize::OutputArchive& archive) const {
   archive.write("loop", torch::tensor(loop_, torch::kLong));
   archive.write("sample_shape", torch::tensor(data_->sample_shape(), torch::kLong));
   archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state());
+  for (const auto& [key, scaler] : {std::pair{"d_loss_scaler", d_scaler_.get()},
+                                    std::pair{"g_loss_scaler", g_scaler_.get()}}) {
+    if (!scaler) continue;
+    torch::serialize::OutputArchive a;
+    scaler->save(a);
+    archive.write(key, a);
+  }
 }
 
 void Trainer::load(torch::serialize::InputArchive& archive) {
@@ -305,6 +351,12 @@ void Trainer::load(torch::serialize::InputArchive& archive) {
   loop_ = loop.item<int64_t>();
   auto generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(rng);
+  // A run that turned loss scaling on at resume starts from the initial scale.
+  for (const auto& [key, scaler] : {std::pair{"d_loss_scaler", d_scaler_.get()},
+                                    std::pair{"g_loss_scaler", g_scaler_.get()}}) {
+    torch::serialize::InputArchive a;
+    if (scaler && archive.try_read(key, a)) scaler->load(a);
+  }
   // Every rank read the same checkpoint; rank 0's copy settles any doubt.
   if (distributed()) broadcast_state();
 }

@@ -117,6 +117,7 @@ bool resumable_key(const std::string& key) {
   return key == "run.loops" || key == "run.minutes" || key == "run.log_every" ||
          key == "run.sample_every" || key == "run.checkpoint_every" ||
          key == "run.keep_checkpoints" || key == "run.threads" || key == "run.device" ||
+         key == "run.precision" || key == "run.loss_scaling" ||
          key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds" ||
          key == "run.on_divergence" || key == "run.rollback_factor" ||
          key == "run.max_rollbacks" || key.rfind("eval.", 0) == 0 ||
@@ -137,18 +138,20 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
   Config config = requested;
   // One process per rank when WORLD_SIZE > 1 (torchrun's variables, or `vgrow launch`):
   // every rank computes; rank 0 alone writes the run folder, logs, samples and checkpoints.
-  const auto dist = dist::init_from_env(std::chrono::seconds(config.run.dist_timeout_seconds),
-                                        resolve_device(config.run.device));
+  const auto device = resolve_device(config.run.device);
+  // Before the run folder exists: "auto" may have found no GPU.
+  TORCH_CHECK(config.run.precision != "fp16" || device.is_cuda(),
+              "config key 'run.precision' = fp16 needs a CUDA device, and run.device = ",
+              config.run.device, " gives ", device, ": use bf16 or fp32");
+  const auto dist =
+      dist::init_from_env(std::chrono::seconds(config.run.dist_timeout_seconds), device);
   const bool main_rank = dist->is_main();
   const bool quiet = options.quiet || !main_rank;
   fs::path run_dir;
   fs::path resume_from;
   if (!options.resume_dir.empty()) {
     run_dir = options.resume_dir;
-    const auto checkpoints = io::list_checkpoints(run_dir);
-    TORCH_CHECK(!checkpoints.empty(), "cannot resume: no checkpoint-*.pt in '", run_dir.string(),
-                "'");
-    resume_from = checkpoints.back();
+    resume_from = io::resume_checkpoint(run_dir);
     Config stored;
     apply_toml(stored, io::checkpoint_config(resume_from), resume_from.string());
     check_resumable(stored, config);
@@ -176,7 +179,9 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     std::cout << "run folder: " << run_dir.string() << "\n"
               << "data: " << trainer->data().describe() << ", divergence "
               << trainer->divergence().name() << ", pool " << trainer->pool_size() << ", "
-              << config.run.threads << " thread(s), device " << config.run.device << "\n";
+              << config.run.threads << " thread(s), device " << trainer->options().device.str()
+              << (config.run.precision == "fp32" ? "" : ", " + config.run.precision + " autocast")
+              << (trainer->d_loss_scaler() ? ", loss scaling" : "") << "\n";
     if (dist->world() > 1) std::cout << "distributed: " << dist->describe() << "\n";
   }
 

@@ -66,6 +66,17 @@ TEST(Checkpoint, ResumeIsBitIdenticalOnImages) {
       "flow.pool_batches=2 flow.batch_size=16 flow.particle_steps=2 run.checkpoint_every=2");
 }
 
+// bf16 autocast with loss scaling: the scalers' state travels in the checkpoint.
+TEST(Checkpoint, ResumeIsBitIdenticalInBf16WithLossScaling) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  check_resume_is_exact(
+      "--quiet run.threads=1 run.minutes=0 data.limit=256 model.g_width=8 model.d_width=8 "
+      "flow.pool_batches=2 flow.batch_size=16 flow.particle_steps=2 run.checkpoint_every=2 "
+      "run.precision=bf16 run.loss_scaling=true");
+}
+
 TEST(Checkpoint, ResumeRefusesAnIncompatibleConfig) {
   TempDir dir("vgrow-ckpt");
   auto r = run_cli("train toy-8gaussians --quiet run.loops=2 run.out_dir=" + dir.str());

@@ -1,4 +1,5 @@
-// NaN/Inf in training: detected in the step it appears, named, the last good checkpoint kept;
+// NaN/Inf in training: checked after every step, read at the end of the loop (one host read
+// per loop), named by the step it appeared in, the last good checkpoint kept;
 // --resume with a smaller step works, and run.on_divergence = "rollback" does it by itself.
 #include <filesystem>
 #include <fstream>

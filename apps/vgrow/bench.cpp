@@ -77,6 +77,7 @@ void add_bench(CLI::App& app) {
   cmd->callback([args] {
     const auto config = resolve_config(args->config);
     auto trainer = make_trainer(config);
+    trainer->set_synchronize_phases(true);
     const auto flops = count_model_flops(*trainer);
     for (int64_t i = 0; i < args->warmup; ++i) trainer->run_loop();
     std::vector<double> total, d, flow, proj, gflops;
@@ -100,7 +101,9 @@ void add_bench(CLI::App& app) {
               << "\",\"g_width\":" << config.model.g_width << ",\"d_width\":" << config.model.d_width
               << ",\"pool\":" << trainer->pool_size() << ",\"particle_steps\":"
               << config.flow.particle_steps << ",\"threads\":" << config.run.threads
-              << ",\"device\":\"" << config.run.device << "\",\"loops\":" << args->loops
+              << ",\"device\":\"" << trainer->options().device.str() << "\",\"precision\":\""
+              << config.run.precision << "\",\"loss_scaling\":"
+              << (trainer->d_loss_scaler() ? "true" : "false") << ",\"loops\":" << args->loops
               << ",\"seconds_per_loop\":" << median(total) << ",\"seconds_d\":" << median(d)
               << ",\"seconds_flow\":" << median(flow) << ",\"seconds_projection\":" << median(proj)
               << ",\"images_per_second\":" << moved / median(total)

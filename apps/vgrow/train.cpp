@@ -31,9 +31,8 @@ void add_train(CLI::App& app) {
     Config config;
     if (!args->resume.empty()) {
       // Resume: the run's own config, plus whatever scheduling overrides were given.
-      const auto checkpoints = io::list_checkpoints(args->resume);
-      TORCH_CHECK(!checkpoints.empty(), "cannot resume: no checkpoint-*.pt in '", args->resume, "'");
-      apply_toml(config, io::checkpoint_config(checkpoints.back()), checkpoints.back().string());
+      const auto checkpoint = io::resume_checkpoint(args->resume);
+      apply_toml(config, io::checkpoint_config(checkpoint), checkpoint.string());
       for (const auto& a : args->config) {
         TORCH_CHECK(a.find('=') != std::string::npos,
                     "with --resume, give only key=value overrides, not '", a, "'");

@@ -9,6 +9,7 @@
 #include <torch/types.h>
 
 #include "vgrow/dist/shard.h"
+#include "vgrow/mixed_precision.h"
 
 namespace vgrow {
 
@@ -25,10 +26,12 @@ LogisticLoss logistic_loss(const torch::Tensor& d_real, const torch::Tensor& d_p
 // One optimiser step of D on a batch of real samples and a batch of particles.
 // D runs in training mode (spectral norm advances its power iteration once per step).
 // `before_step` runs between backward and the step (distributed: average the gradients).
+// `precision`: D's forward under autocast, the loss in fp32, scaled when there is a scaler.
 LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& real,
                                 const torch::Tensor& particles,
                                 const std::function<void()>& before_step = {},
-                                const dist::BatchShare& particles_share = {});
+                                const dist::BatchShare& particles_share = {},
+                                const MixedPrecision& precision = {});
 
 }  // namespace vgrow

@@ -8,6 +8,7 @@
 #include <torch/types.h>
 
 #include "vgrow/divergence.h"
+#include "vgrow/mixed_precision.h"
 
 namespace vgrow {
 
@@ -30,8 +31,10 @@ torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Te
                             const Divergence& divergence, torch::Tensor* d_out = nullptr);
 
 // Moves every particle one flow step, in place. D's mode is left as the caller set it.
+// `autocast`: D's forward in lower precision; D(x), grad_x D and the particles stay fp32.
 FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
-                        const Divergence& divergence, const FlowStepOptions& options);
+                        const Divergence& divergence, const FlowStepOptions& options,
+                        const Autocast& autocast = {});
 
 // Latents z and the particles X = G(z) they started from; X moves, z stays.
 struct ParticlePool {

@@ -12,6 +12,7 @@
 #include <torch/types.h>
 
 #include "vgrow/dist/shard.h"
+#include "vgrow/mixed_precision.h"
 
 namespace vgrow {
 
@@ -37,10 +38,12 @@ class ProjectionSchedule {
 // `before_step` runs between backward and each step (distributed: average the gradients).
 // With a `shard`, latents and targets are this rank's rows of the pool: every rank shuffles
 // the whole pool alike and fits the rows of each global minibatch it holds.
+// `precision`: G's forward under autocast, the MSE in fp32, scaled when there is a scaler.
 torch::Tensor project_generator(torch::nn::AnyModule& generator,
                                 torch::optim::Optimizer& optimizer, const torch::Tensor& latents,
                                 const torch::Tensor& targets, int64_t passes, int64_t batch_size,
                                 const std::function<void()>& before_step = {},
-                                const dist::PoolShard& shard = {});
+                                const dist::PoolShard& shard = {},
+                                const MixedPrecision& precision = {});
 
 }  // namespace vgrow

@@ -17,6 +17,7 @@
 #include "vgrow/data/source.h"
 #include "vgrow/dist/shard.h"
 #include "vgrow/divergence.h"
+#include "vgrow/mixed_precision.h"
 #include "vgrow/optim.h"
 #include "vgrow/particles.h"
 #include "vgrow/projection.h"
@@ -39,9 +40,17 @@ struct TrainerOptions {
   std::vector<int64_t> lr_milestones;  // outer loops at which both learning rates decay
   double lr_gamma = 0.5;
   torch::Device device = torch::kCPU;
+  // bf16/fp16: G's and D's forwards under autocast (mixed_precision.h); fp16 needs CUDA.
+  Precision precision = Precision::fp32;
+  // Dynamic loss scaling of D's and G's losses; fp16 turns it on whatever this says.
+  bool loss_scaling = false;
   // Checks every loss, the particles after each flow step and the weights after each update
-  // for NaN/Inf; costs one host sync per step.
+  // for NaN/Inf. The checks are queued on the device and read once per loop, with the
+  // loop's numbers; the first bad one is reported.
   bool check_finite = true;
+  // Waits for the device at the end of each phase so the per-phase seconds are exact on a
+  // GPU (benchmarks); otherwise the loop never waits for the device before its end.
+  bool synchronize_phases = false;
 };
 
 // A loss, a particle or a weight stopped being finite. `where` names it, `loop` the outer
@@ -85,7 +94,8 @@ class Trainer {
   // Collective: throws on every rank unless all ranks hold identical G, D and random state.
   void check_replicas();
 
-  // Runs one outer loop and advances the loop counter.
+  // Runs one outer loop and advances the loop counter. Throws TrainingDiverged at its end
+  // when a loss, the pool or a weight stopped being finite during it.
   LoopStats run_loop();
 
   int64_t loop() const { return loop_; }
@@ -94,8 +104,13 @@ class Trainer {
   // This rank's particles (all of them in a single process).
   const ParticlePool& pool() const { return pool_; }
   const TrainerOptions& options() const { return options_; }
+  // Null unless loss scaling is on.
+  const LossScaler* d_loss_scaler() const { return d_scaler_.get(); }
+  const LossScaler* g_loss_scaler() const { return g_scaler_.get(); }
   // The particle step size (a run that rolled back after diverging continues with less).
   void set_eta(double eta) { options_.flow.eta(eta); }
+  // Exact per-phase seconds on a GPU, at the cost of waiting for it (benchmarks).
+  void set_synchronize_phases(bool on) { options_.synchronize_phases = on; }
   const Divergence& divergence() const { return divergence_; }
   torch::nn::AnyModule& generator() { return generator_; }
   torch::nn::AnyModule& discriminator() { return discriminator_; }
@@ -118,8 +133,23 @@ class Trainer {
   void average_gradients(torch::nn::Module& module);
   void sync_buffers();
   void broadcast_state();
-  void check_finite(const torch::Tensor& values, const std::string& what, int64_t step) const;
-  void check_weights(torch::nn::Module& module, const std::string& what, int64_t step) const;
+  // NaN/Inf checks: queued during the loop, read with its numbers (see run_loop).
+  struct FiniteCheck {
+    torch::Tensor bad;  // count of NaN/Inf values, on the device
+    int64_t numel;
+    std::string what;
+    int64_t step;                            // flow step, -1: projection
+    torch::nn::Module* weights_of = nullptr;  // a weights check: name the bad parameter
+  };
+  void watch_finite(const torch::Tensor& values, const std::string& what, int64_t step,
+                    torch::nn::Module* weights_of = nullptr);
+  void watch_weights(torch::nn::Module& module, const std::string& what, int64_t step);
+  // `local` and `global` hold each queued check's count on this rank and on all ranks.
+  void throw_if_diverged(const double* local, const double* global);
+  void end_phase(double& seconds, std::chrono::steady_clock::time_point start) const;
+  MixedPrecision d_precision() const { return {autocast(), d_scaler_.get()}; }
+  MixedPrecision g_precision() const { return {autocast(), g_scaler_.get()}; }
+  Autocast autocast() const { return {options_.precision, options_.device.type()}; }
 
   TrainerOptions options_;
   torch::nn::AnyModule generator_, discriminator_;
@@ -127,6 +157,8 @@ class Trainer {
   Divergence divergence_;
   std::unique_ptr<torch::optim::Optimizer> g_optimizer_, d_optimizer_;
   std::unique_ptr<MultiStepLR> g_schedule_, d_schedule_;
+  std::unique_ptr<LossScaler> g_scaler_, d_scaler_;  // null: no loss scaling
+  std::vector<FiniteCheck> pending_checks_;
   ParticlePool pool_;
   int64_t loop_ = 0;
   std::shared_ptr<dist::Distributed> dist_;  // null: a single process

@@ -155,4 +155,11 @@ std::vector<fs::path> list_checkpoints(const fs::path& dir) {
   return out;
 }
 
+fs::path resume_checkpoint(const fs::path& run_dir) {
+  const auto checkpoints = list_checkpoints(run_dir);
+  TORCH_CHECK(!checkpoints.empty(), "cannot resume: no checkpoint-*.pt in '", run_dir.string(),
+              "'");
+  return checkpoints.back();
+}
+
 }  // namespace vgrow::io

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/mixed_precision.h"
 #include "vgrow/models/flop_count.h"
 
 namespace vgrow::models {
@@ -33,6 +34,8 @@ void register_sn_state(torch::nn::Module& m, std::vector<int64_t> shape, bool wi
 
 torch::Tensor spectral_normalize(const torch::Tensor& weight, torch::Tensor& u, torch::Tensor& v,
                                  int64_t iterations, bool update, double eps) {
+  // Under autocast sigma would be estimated in bf16/fp16: the normalisation stays fp32.
+  AutocastDisabled fp32;
   const auto w = weight.reshape({weight.size(0), -1});
   if (update) {
     torch::NoGradGuard no_grad;

@@ -21,6 +21,9 @@ void load_checkpoint(const std::filesystem::path& file, Trainer& trainer);
 std::string checkpoint_config(const std::filesystem::path& file);
 // Checkpoints in `dir`, oldest first.
 std::vector<std::filesystem::path> list_checkpoints(const std::filesystem::path& dir);
+// The checkpoint a resume of `run_dir` continues from (the newest); an error naming the
+// folder when it has none.
+std::filesystem::path resume_checkpoint(const std::filesystem::path& run_dir);
 
 }  // namespace vgrow::io
 
