@@ -11,7 +11,7 @@
 #                                                                # yourself, never committed
 # Then, on the GPU machine: OUT=/some/folder bash scripts/gpu-check.sh
 # WIDTH, POOL_BATCHES, PARTICLE_STEPS and THREADS change the compared loop (a CPU dry run:
-# WIDTH=8 POOL_BATCHES=1 PARTICLE_STEPS=1 THREADS=2).
+# WIDTH=8 POOL_BATCHES=1 PARTICLE_STEPS=1 THREADS=2); VGROW_CMAKE_ARGS adds CMake options.
 # Every log and result lands in $OUT (default gpu-check-out); the script goes on after a
 # failing step and exits non-zero at the end if any step failed.
 set -uo pipefail
@@ -38,7 +38,7 @@ nvidia-smi >"$out/nvidia-smi.txt" 2>&1
 torch.cuda.get_device_name(0) if torch.cuda.is_available() else "")' >"$out/torch.txt" 2>&1
 prefix=$("$python" -c 'import torch.utils; print(torch.utils.cmake_prefix_path)')
 step configure cmake -S . -B build-gpu -G Ninja -DCMAKE_PREFIX_PATH="$prefix" \
-  -DVGROW_DEPS_PREFIX="$PWD/third_party/prefix" -DVGROW_BUILD_BENCH=OFF
+  -DVGROW_DEPS_PREFIX="$PWD/third_party/prefix" -DVGROW_BUILD_BENCH=OFF ${VGROW_CMAKE_ARGS:-}
 step build cmake --build build-gpu -j "$(nproc)"
 # The long CPU training tests are CI's; here the GPU paths, the CLI and everything quick.
 step ctest bash -c "cd build-gpu && ctest -j 8 --timeout 300 --output-on-failure \

@@ -4,7 +4,9 @@
 // bf16 keeps fp32's exponent range, so its gradients neither underflow nor overflow and it
 // needs no loss scale; fp16 does (GradScaler's dynamic scheme). The particle pool, the
 // losses, spectral norm's power iteration and every optimiser state stay in fp32: only the
-// convolutions and linear layers of G and D run in the lower precision.
+// convolutions and linear layers of G and D run in the lower precision. The flow step's
+// gradient with respect to the particles is not loss-scaled: spectral norm keeps |grad_x D|
+// of order 1, far above fp16's underflow.
 
 #include <cstdint>
 #include <string>
