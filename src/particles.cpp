@@ -2,8 +2,6 @@
 
 #include <torch/torch.h>
 
-#include "vgrow/device_transfer.h"
-
 namespace vgrow {
 
 namespace {
@@ -71,27 +69,6 @@ FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& part
     x.copy_(moved);
   }
   return {grad_sum / n, d_sum / n};
-}
-
-void ParticlePool::draw(torch::nn::AnyModule& generator, int64_t size, int64_t latent_dim,
-                        int64_t chunk_size, torch::Device device) {
-  TORCH_CHECK(size > 0, "particle pool size must be positive, got ", size);
-  torch::NoGradGuard no_grad;
-  latents = to_device(torch::randn({size, latent_dim}), device);
-  std::vector<torch::Tensor> parts;
-  for (int64_t start = 0; start < size; start += chunk_size) {
-    const int64_t len = std::min(chunk_size, size - start);
-    parts.push_back(generator.forward(latents.narrow(0, start, len)));
-  }
-  particles = torch::cat(parts);
-}
-
-torch::Tensor ParticlePool::sample(int64_t n) const {
-  TORCH_CHECK(n <= size(), "cannot sample ", n, " particles from a pool of ", size());
-  const auto idx = to_device(
-      torch::randperm(size(), torch::TensorOptions().dtype(torch::kLong)).narrow(0, 0, n),
-      particles.device());
-  return particles.index_select(0, idx);
 }
 
 }  // namespace vgrow

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.h"
 #include "vgrow/config.h"
 #include "vgrow/device_transfer.h"
 #include "vgrow/experiment.h"
@@ -25,13 +26,8 @@ TEST(Cuda, PinnedNonBlockingCopyArrivesIntact) {
 // The same D, the same particles: one flow step on the GPU moves them as on the CPU.
 TEST(Cuda, FlowStepMatchesTheCpu) {
   SKIP_WITHOUT_CUDA();
-  torch::manual_seed(5);
-  vgrow::models::ResNetDiscriminator d(
-      vgrow::models::ResNetDiscriminatorOptions().width(16).channels(3));
-  {
-    torch::NoGradGuard no_grad;
-    for (int i = 0; i < 4; ++i) d->forward(torch::zeros({1, 3, 32, 32}));
-  }
+  auto d = vgrow::testing::settled_discriminator(
+      5, vgrow::models::ResNetDiscriminatorOptions().width(16).channels(3));
   d->eval();
   auto d_gpu = std::dynamic_pointer_cast<vgrow::models::ResNetDiscriminatorImpl>(d->clone());
   d_gpu->to(torch::kCUDA);

@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 
 #include "cli_helpers.h"
+#include "model_helpers.h"
 #include "test_helpers.h"
 #include "vgrow/config.h"
 #include "vgrow/device_transfer.h"
@@ -176,13 +177,8 @@ TEST(LossScaler, StateRoundTripsAndBadOptionsAreRefused) {
 // D in bf16 moves the particles almost as D in fp32 does; the pool stays fp32. Measured:
 // relative error 0.10, cosine 0.995 (bf16 keeps 8 bits of mantissa through four blocks).
 TEST(MixedPrecision, Bf16FlowStepIsCloseToFp32) {
-  torch::manual_seed(3);
-  vgrow::models::ResNetDiscriminator d(
-      vgrow::models::ResNetDiscriminatorOptions().width(16).channels(1));
-  {
-    torch::NoGradGuard no_grad;
-    for (int i = 0; i < 4; ++i) d->forward(torch::zeros({1, 1, 32, 32}));
-  }
+  auto d = vgrow::testing::settled_discriminator(
+      3, vgrow::models::ResNetDiscriminatorOptions().width(16).channels(1));
   d->eval();
   torch::nn::AnyModule any(d);
   const auto start = torch::rand({32, 1, 32, 32}) * 2 - 1;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.h"
 #include "vgrow/density_ratio.h"
 #include "vgrow/divergence.h"
 #include "vgrow/models/resampling_conv.h"
@@ -28,11 +29,8 @@ bool close(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-4,
 // training-mode forwards let spectral norm's u and v converge (from random vectors sigma is
 // far off, and D's gradients are then ~1e7), the same way in both.
 ResNetDiscriminator make_d(bool fused) {
-  torch::manual_seed(11);
-  ResNetDiscriminator d(ResNetDiscriminatorOptions().width(8).channels(1).fused_resampling(fused));
-  torch::NoGradGuard no_grad;
-  for (int i = 0; i < 4; ++i) d->forward(torch::zeros({1, 1, 32, 32}));
-  return d;
+  return vgrow::testing::settled_discriminator(
+      11, ResNetDiscriminatorOptions().width(8).channels(1).fused_resampling(fused));
 }
 ResNetGenerator make_g(bool fused) {
   torch::manual_seed(12);

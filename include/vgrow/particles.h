@@ -41,12 +41,8 @@ struct ParticlePool {
   torch::Tensor latents;
   torch::Tensor particles;
 
+  // Drawn, and sampled in batches, by the Trainer (draw_pool, particle_batch).
   int64_t size() const { return particles.defined() ? particles.size(0) : 0; }
-  // Draws `size` latents N(0, I) and X = G(z) without gradients, in chunks.
-  void draw(torch::nn::AnyModule& generator, int64_t size, int64_t latent_dim,
-            int64_t chunk_size, torch::Device device);
-  // A uniformly random batch of particles (without replacement).
-  torch::Tensor sample(int64_t n) const;
 };
 
 }  // namespace vgrow
