@@ -2,7 +2,8 @@
 # The whole device check for a GPU machine, in one script so it fits a short device budget:
 # build against the machine's PyTorch (found through torch.utils.cmake_prefix_path), run the
 # unit tests (the Cuda.* tests run only where there is a GPU), then time the paper's CIFAR-10
-# loop at width 128 (pool 20x64, T = 20) for the authors' code and for vgrow in fp32 and bf16.
+# loop at width 128 (pool 20x64, T = 20) for the authors' code and for vgrow in fp32 and bf16,
+# and vgrow's flow step with and without CUDA graphs (does the capture pay?).
 #
 # Prepare on a machine with the network, then carry the ignored paths along:
 #   bash scripts/gpu-deps.sh                                     # third_party/prefix
@@ -52,6 +53,21 @@ if [ -d third_party/VGrow ] && [ -d third_party/cifar ]; then
       --loops 3 --warmup 1 \
       --precision "$precision"
   done
+  # Graphs off and on, alternating, 2 rounds; the JSON lines' seconds_flow tell the difference.
+  graphs_bench() {
+    for round in 1 2; do
+      for precision in fp32 bf16; do
+        for graphs in false true; do
+          build-gpu/vgrow bench paper-cifar10 data.path=third_party/cifar/cifar-10-batches-bin \
+            model.g_width="${WIDTH:-128}" model.d_width="${WIDTH:-128}" \
+            flow.pool_batches="${POOL_BATCHES:-20}" flow.particle_steps="${PARTICLE_STEPS:-20}" \
+            run.threads="${THREADS:-8}" run.precision="$precision" run.cuda_graphs="$graphs" \
+            --loops 3 --warmup 1 | tail -n 1 || return 1
+        done
+      done
+    done
+  }
+  step bench-cuda-graphs graphs_bench
 else
   echo "no third_party/VGrow or third_party/cifar: comparison skipped" | tee "$out/compare.log" >&2
   failed+=(compare)

@@ -34,6 +34,8 @@ std::vector<ConfigField> config_fields(Config& c) {
        "fp32, bf16 (G and D forwards under autocast) or fp16 (CUDA, with loss scaling)"},
       {"run.loss_scaling", &c.run.loss_scaling,
        "dynamic loss scaling of the D and G losses (always on with fp16)"},
+      {"run.cuda_graphs", &c.run.cuda_graphs,
+       "CUDA: replay the flow step from captured CUDA graphs (no effect on the CPU)"},
       {"run.loops", &c.run.loops, "outer loops to run"},
       {"run.minutes", &c.run.minutes, "wall-clock budget in minutes (0 = none)"},
       {"run.log_every", &c.run.log_every, "outer loops between progress lines"},

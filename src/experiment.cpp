@@ -108,6 +108,7 @@ TrainerOptions make_trainer_options(const Config& c) {
   o.device = resolve_device(c.run.device);
   o.precision = parse_precision(c.run.precision);
   o.loss_scaling = c.run.loss_scaling;
+  o.cuda_graphs = c.run.cuda_graphs;
   return o;
 }
 

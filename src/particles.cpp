@@ -47,28 +47,41 @@ torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Te
   return per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
 }
 
+ChunkFlow flow_chunk(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
+                     const Divergence& divergence, const FlowStepOptions& options,
+                     const Autocast& autocast) {
+  const auto rg = ratio_and_gradient(discriminator, x, autocast);
+  torch::NoGradGuard no_grad;
+  auto moved = x + options.eta() * per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
+  if (options.clamp_min() || options.clamp_max()) {
+    moved = moved.clamp(to_c10(options.clamp_min()), to_c10(options.clamp_max()));
+  }
+  return {moved, rg.grad.reshape({x.size(0), -1}).norm(2, 1).sum(), rg.d.sum()};
+}
+
+FlowStepStats flow_step_in_chunks(torch::Tensor& particles, int64_t chunk_size,
+                                  const ChunkStep& step_chunk) {
+  TORCH_CHECK(chunk_size > 0, "flow chunk_size must be positive");
+  const int64_t n = particles.size(0);
+  auto grad_sum = torch::zeros({}, particles.options());
+  auto d_sum = torch::zeros({}, particles.options());
+  for (int64_t start = 0; start < n; start += chunk_size) {
+    auto x = particles.narrow(0, start, std::min(chunk_size, n - start));
+    const auto step = step_chunk(x);
+    grad_sum += step.grad_norm_sum;
+    d_sum += step.d_sum;
+    x.copy_(step.moved);
+  }
+  return {grad_sum / n, d_sum / n};
+}
+
 FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
                         const Divergence& divergence, const FlowStepOptions& options,
                         const Autocast& autocast) {
   TORCH_CHECK(options.eta() > 0.0, "flow step size eta must be positive, got ", options.eta());
-  TORCH_CHECK(options.chunk_size() > 0, "flow chunk_size must be positive");
-  const int64_t n = particles.size(0);
-  auto grad_sum = torch::zeros({}, particles.options());
-  auto d_sum = torch::zeros({}, particles.options());
-  for (int64_t start = 0; start < n; start += options.chunk_size()) {
-    const int64_t len = std::min(options.chunk_size(), n - start);
-    auto x = particles.narrow(0, start, len);
-    const auto rg = ratio_and_gradient(discriminator, x, autocast);
-    torch::NoGradGuard no_grad;
-    auto moved = x + options.eta() * per_sample(divergence.weight(rg.d), x.dim()) * rg.grad;
-    if (options.clamp_min() || options.clamp_max()) {
-      moved = moved.clamp(to_c10(options.clamp_min()), to_c10(options.clamp_max()));
-    }
-    grad_sum += rg.grad.reshape({len, -1}).norm(2, 1).sum();
-    d_sum += rg.d.sum();
-    x.copy_(moved);
-  }
-  return {grad_sum / n, d_sum / n};
+  return flow_step_in_chunks(particles, options.chunk_size(), [&](const torch::Tensor& x) {
+    return flow_chunk(discriminator, x, divergence, options, autocast);
+  });
 }
 
 }  // namespace vgrow

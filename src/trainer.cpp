@@ -142,6 +142,18 @@ torch::Tensor Trainer::particle_batch() {
   return pool_.particles.index_select(0, to_device(shard_.local_rows(rows), options_.device));
 }
 
+// One flow step of this rank's pool: replayed from CUDA graphs where they are on and possible.
+FlowStepStats Trainer::move_particles() {
+  if (options_.cuda_graphs && options_.device.is_cuda() && FlowStepGraph::available()) {
+    if (!flow_graph_) {
+      flow_graph_ = std::make_unique<FlowStepGraph>(discriminator_, divergence_, options_.flow,
+                                                    autocast());
+    }
+    return flow_graph_->step(pool_.particles);
+  }
+  return flow_step(discriminator_, pool_.particles, divergence_, options_.flow, autocast());
+}
+
 void Trainer::average_gradients(torch::nn::Module& module) {
   std::vector<torch::Tensor> grads;
   for (auto& p : module.parameters()) {
@@ -260,7 +272,7 @@ LoopStats Trainer::run_loop() {
     start = Clock::now();
     // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
     discriminator_.ptr()->eval();
-    flow = flow_step(discriminator_, pool_.particles, divergence_, options_.flow, autocast());
+    flow = move_particles();
     watch_finite(pool_.particles, "the particle pool", t);
     end_phase(stats.seconds_flow, start);
   }
@@ -340,6 +352,7 @@ void Trainer::load(torch::serialize::InputArchive& archive) {
   archive.read("sampler", sampler);
   generator_.ptr()->load(g);
   discriminator_.ptr()->load(d);
+  flow_graph_.reset();  // the load gave D new tensors; the graphs hold the old addresses
   generator_.ptr()->to(options_.device);
   discriminator_.ptr()->to(options_.device);
   g_optimizer_->load(og);

@@ -118,6 +118,7 @@ bool resumable_key(const std::string& key) {
          key == "run.sample_every" || key == "run.checkpoint_every" ||
          key == "run.keep_checkpoints" || key == "run.threads" || key == "run.device" ||
          key == "run.precision" || key == "run.loss_scaling" ||
+         key == "run.cuda_graphs" ||
          key == "run.out_dir" || key == "run.name" || key == "run.dist_timeout_seconds" ||
          key == "run.on_divergence" || key == "run.rollback_factor" ||
          key == "run.max_rollbacks" || key.rfind("eval.", 0) == 0 ||

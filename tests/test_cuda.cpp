@@ -7,6 +7,7 @@
 #include "vgrow/config.h"
 #include "vgrow/device_transfer.h"
 #include "vgrow/experiment.h"
+#include "vgrow/flow_step_graph.h"
 #include "vgrow/models/resnet.h"
 #include "vgrow/particles.h"
 
@@ -65,6 +66,115 @@ TEST(Cuda, TrainerLoopsInEachPrecision) {
       EXPECT_TRUE(p.is_cuda()) << precision;
     }
   }
+}
+
+// Where LibTorch sees no GPU (CI), asking for graphs changes nothing: the trainer's flow step
+// runs eagerly, and building a FlowStepGraph by hand is refused with a reason.
+TEST(Cuda, WithoutADeviceTheFlowStepRunsEagerly) {
+  if (torch::cuda::is_available()) GTEST_SKIP() << "a CUDA device is present";
+  EXPECT_FALSE(vgrow::FlowStepGraph::available());
+  try {
+    vgrow::FlowStepGraph graph(torch::nn::AnyModule(torch::nn::Linear(2, 1)),
+                               vgrow::Divergence::from_name("kl"), vgrow::FlowStepOptions());
+    ADD_FAILURE() << "a FlowStepGraph was built without a CUDA device";
+  } catch (const c10::Error& e) {
+    EXPECT_NE(std::string(e.what_without_backtrace()).find("CUDA"), std::string::npos);
+  }
+  vgrow::Config c;
+  vgrow::apply_toml_file(c, std::string(VGROW_SOURCE_DIR) + "/configs/toy-8gaussians.toml");
+  vgrow::apply_override(c, "run.cuda_graphs=true");
+  EXPECT_TRUE(vgrow::make_trainer_options(c).cuda_graphs);
+  vgrow::apply_override(c, "run.cuda_graphs=false");
+  EXPECT_FALSE(vgrow::make_trainer_options(c).cuda_graphs);
+  c.run.cuda_graphs = true;
+  c.run.device = "auto";
+  auto trainer = vgrow::make_trainer(c);
+  const auto s = trainer->run_loop();
+  EXPECT_TRUE(std::isfinite(s.grad_norm) && s.grad_norm > 0);
+  EXPECT_EQ(trainer->flow_graph(), nullptr);
+}
+
+// A ResNet D on the GPU in eval mode, as the trainer runs the flow step.
+torch::nn::AnyModule gpu_discriminator() {
+  auto d = vgrow::testing::settled_discriminator(
+      9, vgrow::models::ResNetDiscriminatorOptions().width(16).channels(3));
+  d->to(torch::kCUDA);
+  d->eval();
+  return torch::nn::AnyModule(d);
+}
+
+// Replayed graphs move the particles as the eager step does: two chunk lengths (64 and 8),
+// the first step capturing, the second replaying, in fp32 and bf16.
+TEST(Cuda, GraphedFlowStepMatchesTheEagerStep) {
+  SKIP_WITHOUT_CUDA();
+  for (const auto precision : {vgrow::Precision::fp32, vgrow::Precision::bf16}) {
+    auto d = gpu_discriminator();
+    const vgrow::Autocast autocast{precision, torch::kCUDA};
+    const auto jeffreys = vgrow::Divergence::from_name("jeffreys");
+    const auto options = vgrow::FlowStepOptions().eta(0.5).chunk_size(64);
+    // Replays run the eager step's kernels; bf16 leaves room for a different kernel choice.
+    const double tolerance = precision == vgrow::Precision::fp32 ? 1e-5 : 1e-3;
+    auto eager = (torch::rand({200, 3, 32, 32}) * 2 - 1).to(torch::kCUDA);
+    auto graphed = eager.clone();
+    vgrow::FlowStepGraph graph(d, jeffreys, options, autocast);
+    for (int step = 0; step < 2; ++step) {
+      const auto e = vgrow::flow_step(d, eager, jeffreys, options, autocast);
+      const auto g = graph.step(graphed);
+      EXPECT_TRUE(torch::allclose(graphed, eager, tolerance, tolerance))
+          << "step " << step << ": max difference " << (graphed - eager).abs().max().item<double>();
+      EXPECT_NEAR(g.mean_grad_norm.item<double>(), e.mean_grad_norm.item<double>(),
+                  tolerance * e.mean_grad_norm.item<double>());
+      EXPECT_NEAR(g.mean_d.item<double>(), e.mean_d.item<double>(), tolerance);
+    }
+    EXPECT_EQ(graph.captured(), 2u);
+    EXPECT_EQ(graph.fallback_reason(), "");
+  }
+}
+
+// A graph reads D's weights where they live: an in-place update (what the optimiser does
+// between flow steps) changes what the replay computes, exactly as it changes the eager step.
+TEST(Cuda, GraphedFlowStepSeesInPlaceWeightUpdates) {
+  SKIP_WITHOUT_CUDA();
+  auto d = gpu_discriminator();
+  const auto kl = vgrow::Divergence::from_name("kl");
+  const auto options = vgrow::FlowStepOptions().eta(1.0);
+  vgrow::FlowStepGraph graph(d, kl, options);
+  auto warm = (torch::rand({64, 3, 32, 32}) * 2 - 1).to(torch::kCUDA);
+  graph.step(warm);  // captured with the old weights
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : d.ptr()->parameters()) p.add_(torch::randn_like(p) * 0.1);
+  }
+  auto eager = (torch::rand({64, 3, 32, 32}) * 2 - 1).to(torch::kCUDA);
+  auto graphed = eager.clone();
+  vgrow::flow_step(d, eager, kl, options);
+  graph.step(graphed);
+  EXPECT_TRUE(torch::allclose(graphed, eager, 1e-5, 1e-5))
+      << "max difference " << (graphed - eager).abs().max().item<double>();
+}
+
+// Whole outer loops with and without graphs draw the same numbers and end with the same pool;
+// a new eta drops the captured graphs (it is baked into them).
+TEST(Cuda, TrainerLoopsWithAndWithoutGraphsAgree) {
+  SKIP_WITHOUT_CUDA();
+  std::vector<torch::Tensor> pools;
+  for (const bool graphs : {false, true}) {
+    vgrow::Config c;
+    vgrow::apply_toml_file(c, std::string(VGROW_SOURCE_DIR) + "/configs/toy-8gaussians.toml");
+    c.run.device = "cuda";
+    c.run.cuda_graphs = graphs;
+    auto trainer = vgrow::make_trainer(c);
+    for (int i = 0; i < 3; ++i) trainer->run_loop();
+    EXPECT_EQ(trainer->flow_graph() != nullptr, graphs);
+    if (graphs) {
+      EXPECT_GT(trainer->flow_graph()->captured(), 0u);
+      trainer->set_eta(0.25);
+      EXPECT_EQ(trainer->flow_graph(), nullptr);
+    }
+    pools.push_back(trainer->pool().particles.cpu());
+  }
+  EXPECT_TRUE(torch::allclose(pools[0], pools[1], 1e-4, 1e-5))
+      << "max difference " << (pools[0] - pools[1]).abs().max().item<double>();
 }
 
 }  // namespace

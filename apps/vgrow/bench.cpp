@@ -103,7 +103,10 @@ void add_bench(CLI::App& app) {
               << config.flow.particle_steps << ",\"threads\":" << config.run.threads
               << ",\"device\":\"" << trainer->options().device.str() << "\",\"precision\":\""
               << config.run.precision << "\",\"loss_scaling\":"
-              << (trainer->d_loss_scaler() ? "true" : "false") << ",\"loops\":" << args->loops
+              << (trainer->d_loss_scaler() ? "true" : "false") << ",\"cuda_graphs\":"
+              << (trainer->flow_graph() && trainer->flow_graph()->captured() > 0 ? "true"
+                                                                                : "false")
+              << ",\"loops\":" << args->loops
               << ",\"seconds_per_loop\":" << median(total) << ",\"seconds_d\":" << median(d)
               << ",\"seconds_flow\":" << median(flow) << ",\"seconds_projection\":" << median(proj)
               << ",\"images_per_second\":" << moved / median(total)

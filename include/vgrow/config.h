@@ -22,6 +22,7 @@ struct Config {
     std::string device = "auto";  // "cpu", "cuda" or "auto"
     std::string precision = "fp32";  // G and D forwards: fp32, bf16 (autocast) or fp16 (CUDA)
     bool loss_scaling = false;       // dynamic loss scaling (always on with fp16)
+    bool cuda_graphs = true;         // CUDA: the flow step replayed from captured graphs
     int64_t loops = 100000;       // outer loops; the time limit usually ends a run first
     double minutes = 15.0;        // wall-clock budget, 0 = none
     int64_t log_every = 50;

@@ -1,6 +1,7 @@
 #pragma once
 // The particle pool and the flow step X <- clamp(X + eta * s(D(X)) * grad_x D(X)).
 
+#include <functional>
 #include <optional>
 
 #include <torch/nn/modules/container/any.h>
@@ -35,6 +36,22 @@ torch::Tensor flow_velocity(torch::nn::AnyModule& discriminator, const torch::Te
 FlowStepStats flow_step(torch::nn::AnyModule& discriminator, torch::Tensor& particles,
                         const Divergence& divergence, const FlowStepOptions& options,
                         const Autocast& autocast = {});
+
+// One flow step of one chunk of particles, out of place: what flow_step does to each chunk
+// (and what FlowStepGraph captures).
+struct ChunkFlow {
+  torch::Tensor moved;          // the chunk after the step
+  torch::Tensor grad_norm_sum;  // sum over the chunk of |grad_x D(x)|
+  torch::Tensor d_sum;          // sum over the chunk of D(x)
+};
+ChunkFlow flow_chunk(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
+                     const Divergence& divergence, const FlowStepOptions& options,
+                     const Autocast& autocast = {});
+
+// Applies `step_chunk` to the pool chunk by chunk, writing each moved chunk back in place.
+using ChunkStep = std::function<ChunkFlow(const torch::Tensor& chunk)>;
+FlowStepStats flow_step_in_chunks(torch::Tensor& particles, int64_t chunk_size,
+                                  const ChunkStep& step_chunk);
 
 // Latents z and the particles X = G(z) they started from; X moves, z stays.
 struct ParticlePool {

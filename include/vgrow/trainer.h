@@ -17,6 +17,7 @@
 #include "vgrow/data/source.h"
 #include "vgrow/dist/shard.h"
 #include "vgrow/divergence.h"
+#include "vgrow/flow_step_graph.h"
 #include "vgrow/mixed_precision.h"
 #include "vgrow/optim.h"
 #include "vgrow/particles.h"
@@ -48,6 +49,8 @@ struct TrainerOptions {
   // for NaN/Inf. The checks are queued on the device and read once per loop, with the
   // loop's numbers; the first bad one is reported.
   bool check_finite = true;
+  // On CUDA, the flow step is replayed from CUDA graphs captured once (flow_step_graph.h).
+  bool cuda_graphs = true;
   // Waits for the device at the end of each phase so the per-phase seconds are exact on a
   // GPU (benchmarks); otherwise the loop never waits for the device before its end.
   bool synchronize_phases = false;
@@ -107,8 +110,13 @@ class Trainer {
   // Null unless loss scaling is on.
   const LossScaler* d_loss_scaler() const { return d_scaler_.get(); }
   const LossScaler* g_loss_scaler() const { return g_scaler_.get(); }
+  // Null unless the flow step runs from CUDA graphs.
+  const FlowStepGraph* flow_graph() const { return flow_graph_.get(); }
   // The particle step size (a run that rolled back after diverging continues with less).
-  void set_eta(double eta) { options_.flow.eta(eta); }
+  void set_eta(double eta) {
+    options_.flow.eta(eta);
+    flow_graph_.reset();  // eta is baked into the captured graphs
+  }
   // Exact per-phase seconds on a GPU, at the cost of waiting for it (benchmarks).
   void set_synchronize_phases(bool on) { options_.synchronize_phases = on; }
   const Divergence& divergence() const { return divergence_; }
@@ -130,6 +138,7 @@ class Trainer {
   void draw_pool();
   torch::Tensor real_batch();
   torch::Tensor particle_batch();
+  FlowStepStats move_particles();
   void average_gradients(torch::nn::Module& module);
   void sync_buffers();
   void broadcast_state();
@@ -159,6 +168,7 @@ class Trainer {
   std::unique_ptr<MultiStepLR> g_schedule_, d_schedule_;
   std::unique_ptr<LossScaler> g_scaler_, d_scaler_;  // null: no loss scaling
   std::vector<FiniteCheck> pending_checks_;
+  std::unique_ptr<FlowStepGraph> flow_graph_;  // made at the first CUDA flow step
   ParticlePool pool_;
   int64_t loop_ = 0;
   std::shared_ptr<dist::Distributed> dist_;  // null: a single process
