@@ -40,12 +40,11 @@ struct FlowStepGraph::Impl {
   FlowStepOptions options;
   Autocast autocast;
   std::map<int64_t, std::unique_ptr<ChunkGraph>> graphs;  // by chunk length
+  std::string fallback_reason;  // set when a capture failed: every chunk then runs eagerly
 
   ChunkFlow eager(const torch::Tensor& x) {
     return flow_chunk(discriminator, x, divergence, options, autocast);
   }
-
-  std::string fallback_reason;  // set when a capture failed: every chunk then runs eagerly
 
   // Captured on a side stream, as CUDA requires; replayed on the caller's stream. Null when
   // the capture fails.
