@@ -1,5 +1,6 @@
-// The CUDA path. Every test here skips where LibTorch sees no GPU (CI, these CPU machines);
-// scripts/gpu-check.sh runs them on a GPU machine.
+// The CUDA path. Every test here but one skips where LibTorch sees no GPU (CI, these CPU
+// machines); scripts/gpu-check.sh runs them on a GPU machine. The one checks that a machine
+// without a GPU ignores run.cuda_graphs.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
