@@ -21,12 +21,8 @@ LogisticLoss density_ratio_step(torch::nn::AnyModule& discriminator,
   discriminator.ptr()->train();
   optimizer.zero_grad();
   // One forward over both batches: D has no batch-coupled layers, so this equals two passes.
-  torch::Tensor d;
-  {
-    AutocastGuard autocast(precision.autocast);
-    d = discriminator.forward(torch::cat({real, particles.detach()}));
-  }
-  if (precision.autocast.enabled()) d = d.to(torch::kFloat);
+  const auto d = forward_fp32(discriminator, torch::cat({real, particles.detach()}),
+                              precision.autocast);
   auto loss = logistic_loss(d.narrow(0, 0, real.size(0)),
                             d.narrow(0, real.size(0), particles.size(0)), particles_share);
   precision.scale(loss.real + loss.particles).backward();

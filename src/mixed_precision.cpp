@@ -98,6 +98,16 @@ AutocastGuard::~AutocastGuard() {
   set_autocast_dtype(device_, previous_dtype_);
 }
 
+torch::Tensor forward_fp32(torch::nn::AnyModule& module, const torch::Tensor& input,
+                           const Autocast& autocast) {
+  torch::Tensor out;
+  {
+    AutocastGuard guard(autocast);
+    out = module.forward(input);
+  }
+  return autocast.enabled() ? out.to(torch::kFloat) : out;
+}
+
 AutocastDisabled::AutocastDisabled()
     : cpu_was_enabled_(autocast_enabled(torch::kCPU)),
       cuda_was_enabled_(autocast_enabled(torch::kCUDA)) {

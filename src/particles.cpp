@@ -14,12 +14,7 @@ struct RatioAndGradient {
 RatioAndGradient ratio_and_gradient(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
                                     const Autocast& autocast = {}) {
   auto xg = x.detach().requires_grad_(true);
-  torch::Tensor d;
-  {
-    AutocastGuard guard(autocast);
-    d = discriminator.forward(xg);
-  }
-  if (autocast.enabled()) d = d.to(torch::kFloat);
+  const auto d = forward_fp32(discriminator, xg, autocast);
   TORCH_CHECK(d.dim() == 1 && d.size(0) == x.size(0),
               "discriminator must return one logit per sample, got shape ", d.sizes());
   // Gradient with respect to the input only: cheaper than a full backward into D's weights.

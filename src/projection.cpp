@@ -73,12 +73,8 @@ torch::Tensor project_generator(torch::nn::AnyModule& generator,
       auto loss = torch::zeros({}, targets.options());
       // A rank may hold none of a minibatch; it still joins the gradient average.
       if (idx.numel() > 0) {
-        torch::Tensor fit;
-        {
-          AutocastGuard autocast(precision.autocast);
-          fit = generator.forward(latents.index_select(0, idx));
-        }
-        fit = fit.to(targets.scalar_type());
+        const auto fit =
+            forward_fp32(generator, latents.index_select(0, idx), precision.autocast);
         const auto target = targets.index_select(0, idx);
         loss = shard.whole() ? torch::mse_loss(fit, target)
                              : shard.share(len * values_per_sample).mean((fit - target).square());

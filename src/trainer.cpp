@@ -1,5 +1,7 @@
 #include "vgrow/trainer.h"
 
+#include <array>
+
 #include <torch/torch.h>
 
 #include "vgrow/density_ratio.h"
@@ -19,11 +21,15 @@ torch::Tensor forward_in_chunks(torch::nn::AnyModule& module, const torch::Tenso
                                 int64_t chunk, const Autocast& autocast = {}) {
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < input.size(0); start += chunk) {
-    AutocastGuard guard(autocast);
-    parts.push_back(module.forward(input.narrow(0, start, std::min(chunk, input.size(0) - start))));
+    parts.push_back(forward_fp32(
+        module, input.narrow(0, start, std::min(chunk, input.size(0) - start)), autocast));
   }
-  auto out = torch::cat(parts);
-  return autocast.enabled() ? out.to(torch::kFloat) : out;
+  return torch::cat(parts);
+}
+
+// The loss scalers under their checkpoint keys; null where loss scaling is off.
+std::array<std::pair<const char*, LossScaler*>, 2> loss_scalers(LossScaler* d, LossScaler* g) {
+  return {{{"d_loss_scaler", d}, {"g_loss_scaler", g}}};
 }
 
 // Parameters and buffers: everything that must be identical on every rank.
@@ -334,8 +340,7 @@ void Trainer::save(torch::serialize::OutputArchive& archive) const {
   archive.write("loop", torch::tensor(loop_, torch::kLong));
   archive.write("sample_shape", torch::tensor(data_->sample_shape(), torch::kLong));
   archive.write("cpu_rng", at::detail::getDefaultCPUGenerator().get_state());
-  for (const auto& [key, scaler] : {std::pair{"d_loss_scaler", d_scaler_.get()},
-                                    std::pair{"g_loss_scaler", g_scaler_.get()}}) {
+  for (const auto& [key, scaler] : loss_scalers(d_scaler_.get(), g_scaler_.get())) {
     if (!scaler) continue;
     torch::serialize::OutputArchive a;
     scaler->save(a);
@@ -365,8 +370,7 @@ void Trainer::load(torch::serialize::InputArchive& archive) {
   auto generator = at::detail::getDefaultCPUGenerator();
   generator.set_state(rng);
   // A run that turned loss scaling on at resume starts from the initial scale.
-  for (const auto& [key, scaler] : {std::pair{"d_loss_scaler", d_scaler_.get()},
-                                    std::pair{"g_loss_scaler", g_scaler_.get()}}) {
+  for (const auto& [key, scaler] : loss_scalers(d_scaler_.get(), g_scaler_.get())) {
     torch::serialize::InputArchive a;
     if (scaler && archive.try_read(key, a)) scaler->load(a);
   }

@@ -12,6 +12,7 @@
 #include <string>
 
 #include <torch/arg.h>
+#include <torch/nn/modules/container/any.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/archive.h>
 #include <torch/types.h>
@@ -47,6 +48,11 @@ class AutocastGuard {
   bool was_enabled_ = false;
   torch::Dtype previous_dtype_ = torch::kFloat;
 };
+
+// module.forward(input) under `autocast`, its output back in fp32: D(x), the losses and the
+// particles stay fp32 whatever precision the forward ran in.
+torch::Tensor forward_fp32(torch::nn::AnyModule& module, const torch::Tensor& input,
+                           const Autocast& autocast);
 
 // Autocast off (CPU and CUDA) while in scope: for arithmetic that must stay fp32 inside an
 // autocast region, such as spectral norm's sigma.
