@@ -7,13 +7,13 @@
 #include <benchmark/benchmark.h>
 #include <torch/torch.h>
 
-#include "vgrow/density_ratio.h"
-#include "vgrow/divergence.h"
+#include "vgrow/core/density_ratio.h"
+#include "vgrow/core/divergence.h"
 #include "vgrow/models/flop_count.h"
 #include "vgrow/models/resnet.h"
-#include "vgrow/particles.h"
-#include "vgrow/projection.h"
-#include "vgrow/runtime_settings.h"
+#include "vgrow/core/particles.h"
+#include "vgrow/core/projection.h"
+#include "vgrow/run/runtime_settings.h"
 
 namespace {
 

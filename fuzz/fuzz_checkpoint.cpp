@@ -4,9 +4,9 @@
 #include <c10/util/Exception.h>
 
 #include "temp_input.h"
-#include "vgrow/config.h"
-#include "vgrow/experiment.h"
-#include "vgrow/io/checkpoint.h"
+#include "vgrow/run/config.h"
+#include "vgrow/run/experiment.h"
+#include "vgrow/run/checkpoint.h"
 
 namespace {
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <string>
 
-#include "vgrow/config.h"
+#include "vgrow/run/config.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -9,7 +9,8 @@ seconds=${1:-20}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(fuzz_idx fuzz_cifar10 fuzz_csv_points fuzz_image_folder
-                                     fuzz_config fuzz_checkpoint)
+                                     fuzz_config fuzz_override fuzz_checkpoint fuzz_classifier
+                                     fuzz_stats_cache)
 bash scripts/build-sanitize.sh "${targets[@]}"
 source scripts/sanitizer-env.sh
 

@@ -6,7 +6,7 @@
 # there with the local compiler and LibTorch's ABI flag). Nothing is installed under /.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-packages=(libcli11-dev libtomlplusplus-dev libstb-dev googletest zlib1g zlib1g-dev)
+packages=(libcli11-dev libtomlplusplus-dev libstb-dev nlohmann-json3-dev googletest zlib1g zlib1g-dev)
 debs=third_party/debs prefix=third_party/prefix
 rm -rf "$debs" "$prefix"
 mkdir -p "$debs" "$prefix"

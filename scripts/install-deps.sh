@@ -8,7 +8,7 @@ $SUDO apt-get update
 $SUDO apt-get install -y --no-install-recommends \
   build-essential cmake ninja-build ccache pkg-config \
   libtorch-dev libgloo-dev libopenblas-dev \
-  libcli11-dev libtomlplusplus-dev libstb-dev zlib1g-dev \
+  libcli11-dev libtomlplusplus-dev libstb-dev zlib1g-dev nlohmann-json3-dev \
   libgtest-dev libgmock-dev googletest libbenchmark-dev \
   gnuplot-nox dataset-fashion-mnist \
   clang-14 libclang-rt-14-dev llvm-14  # sanitizer + fuzz build (libFuzzer, llvm-symbolizer)

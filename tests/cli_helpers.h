@@ -15,8 +15,8 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-inline CommandResult run_cli(const std::string& args) {
-  const std::string cmd = std::string(VGROW_CLI) + " " + args + " 2>&1";
+// A shell command line as it is: its stdout (and what it redirects there) and exit code.
+inline CommandResult run_shell(const std::string& cmd) {
   CommandResult r;
   FILE* pipe = popen(cmd.c_str(), "r");
   if (!pipe) return r;
@@ -26,6 +26,10 @@ inline CommandResult run_cli(const std::string& args) {
   const int status = pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+inline CommandResult run_cli(const std::string& args) {
+  return run_shell(std::string(VGROW_CLI) + " " + args + " 2>&1");
 }
 
 // A fresh, empty folder under the system temp dir, removed by the destructor.

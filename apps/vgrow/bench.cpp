@@ -1,4 +1,6 @@
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iomanip>
 #include <iostream>
 
@@ -7,7 +9,8 @@
 #include <torch/torch.h>
 
 #include "commands.h"
-#include "vgrow/experiment.h"
+#include "json_line.h"
+#include "vgrow/run/experiment.h"
 #include "vgrow/models/flop_count.h"
 
 namespace vgrow::cli {
@@ -54,6 +57,13 @@ LoopFlops count_model_flops(Trainer& trainer) {
   return f;
 }
 
+// Timings are noisy (±20 % on a shared machine): 4 significant digits say all they know.
+double significant(double x) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.4g", x);
+  return std::strtod(text, nullptr);
+}
+
 double peak_rss_mib() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -97,24 +107,29 @@ void add_bench(CLI::App& app) {
     }
     // Images per second: particles moved (pool size x flow steps) per second of a loop.
     const double moved = static_cast<double>(trainer->pool_size() * config.flow.particle_steps);
-    std::cout << std::setprecision(4) << "{\"arch\":\"" << config.model.arch
-              << "\",\"g_width\":" << config.model.g_width << ",\"d_width\":" << config.model.d_width
-              << ",\"pool\":" << trainer->pool_size() << ",\"particle_steps\":"
-              << config.flow.particle_steps << ",\"threads\":" << config.run.threads
-              << ",\"device\":\"" << trainer->options().device.str() << "\",\"precision\":\""
-              << config.run.precision << "\",\"loss_scaling\":"
-              << (trainer->d_loss_scaler() ? "true" : "false") << ",\"cuda_graphs\":"
-              << (trainer->flow_graph() && trainer->flow_graph()->captured() > 0 ? "true"
-                                                                                : "false")
-              << ",\"loops\":" << args->loops
-              << ",\"seconds_per_loop\":" << median(total) << ",\"seconds_d\":" << median(d)
-              << ",\"seconds_flow\":" << median(flow) << ",\"seconds_projection\":" << median(proj)
-              << ",\"images_per_second\":" << moved / median(total)
-              << ",\"g_forward_mflop\":" << flops.g_forward / 1e6
-              << ",\"d_forward_mflop\":" << flops.d_forward / 1e6
-              << ",\"gflop_per_second\":" << median(gflops)
-              << ",\"fused_resampling\":" << (config.model.fused_resampling ? "true" : "false")
-              << ",\"peak_rss_mib\":" << peak_rss_mib() << "}\n";
+    nlohmann::ordered_json line;
+    line["arch"] = config.model.arch;
+    line["g_width"] = config.model.g_width;
+    line["d_width"] = config.model.d_width;
+    line["pool"] = trainer->pool_size();
+    line["particle_steps"] = config.flow.particle_steps;
+    line["threads"] = config.run.threads;
+    line["device"] = trainer->options().device.str();
+    line["precision"] = config.run.precision;
+    line["loss_scaling"] = trainer->d_loss_scaler() != nullptr;
+    line["cuda_graphs"] = trainer->flow_graph() && trainer->flow_graph()->captured() > 0;
+    line["loops"] = args->loops;
+    line["seconds_per_loop"] = significant(median(total));
+    line["seconds_d"] = significant(median(d));
+    line["seconds_flow"] = significant(median(flow));
+    line["seconds_projection"] = significant(median(proj));
+    line["images_per_second"] = significant(moved / median(total));
+    line["g_forward_mflop"] = significant(flops.g_forward / 1e6);
+    line["d_forward_mflop"] = significant(flops.d_forward / 1e6);
+    line["gflop_per_second"] = significant(median(gflops));
+    line["fused_resampling"] = config.model.fused_resampling;
+    line["peak_rss_mib"] = significant(peak_rss_mib());
+    print_json_line(line);
   });
 }
 

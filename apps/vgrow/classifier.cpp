@@ -1,3 +1,4 @@
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 
@@ -6,6 +7,7 @@
 #include "commands.h"
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/metrics/classifier.h"
+#include "vgrow/io/pixels.h"
 
 namespace vgrow::cli {
 
@@ -18,7 +20,7 @@ metrics::LabelledImages labelled_split(const std::string& dataset, const std::st
   o.image_size = image_size;
   auto d = data::load_image_dataset(o);
   TORCH_CHECK(d.labels.defined(), "dataset ", dataset, " has no labels: a classifier needs them");
-  return {data::to_float(d.images), d.labels};
+  return {io::to_float(d.images), d.labels};
 }
 
 void add_classifier(CLI::App& app) {
@@ -48,6 +50,15 @@ void add_classifier(CLI::App& app) {
     o.threads = args->threads;
     o.seed = static_cast<uint64_t>(args->seed);
     o.horizontal_flip = args->dataset != "mnist";  // clothes and objects, not digits
+    o.on_epoch = [](const metrics::ClassifierEpoch& e) {
+      char line[160];
+      std::snprintf(line, sizeof line,
+                    "classifier epoch %lld/%lld  loss %.4f  train-acc %.2f%%  test-acc %.2f%%  "
+                    "%.1f s",
+                    static_cast<long long>(e.epoch), static_cast<long long>(e.epochs), e.loss,
+                    100.0 * e.train_accuracy, 100.0 * e.test_accuracy, e.seconds);
+      std::cout << line << std::endl;
+    };
     const auto result = metrics::train_classifier(train, test, o);
     const std::string out =
         args->out.empty() ? "classifiers/" + args->dataset + ".pt" : args->out;

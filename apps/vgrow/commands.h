@@ -6,7 +6,7 @@
 
 #include <CLI/CLI.hpp>
 
-#include "vgrow/config.h"
+#include "vgrow/run/config.h"
 
 namespace vgrow::cli {
 

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <string>
 #include <unistd.h>
 
 #include <c10/util/Exception.h>
@@ -20,6 +21,22 @@ std::string config_dir() {
   return VGROW_CONFIG_DIR;
 }
 
+namespace {
+
+// The library names an unknown key; the CLI says where the known ones are listed.
+template <class Apply>
+void with_key_list_hint(const Apply& apply) {
+  try {
+    apply();
+  } catch (const c10::Error& e) {
+    const std::string message = e.what_without_backtrace();
+    if (message.rfind("unknown config key", 0) != 0) throw;
+    TORCH_CHECK(false, message, " (`vgrow train --list-keys` lists every key)");
+  }
+}
+
+}  // namespace
+
 Config resolve_config(const std::vector<std::string>& args) {
   Config config;
   size_t first_override = 0;
@@ -30,10 +47,12 @@ Config resolve_config(const std::vector<std::string>& args) {
       TORCH_CHECK(fs::exists(file), "'", args[0], "' is neither a config file nor a preset in ",
                   config_dir());
     }
-    apply_toml_file(config, file.string());
+    with_key_list_hint([&] { apply_toml_file(config, file.string()); });
     first_override = 1;
   }
-  for (size_t i = first_override; i < args.size(); ++i) apply_override(config, args[i]);
+  for (size_t i = first_override; i < args.size(); ++i) {
+    with_key_list_hint([&] { apply_override(config, args[i]); });
+  }
   validate(config);
   return config;
 }

@@ -1,22 +1,20 @@
 #include <filesystem>
-#include <iomanip>
-#include <iostream>
+#include <memory>
 
 #include <torch/torch.h>
 
 #include "commands.h"
-#include "vgrow/data/toy2d.h"
-#include "vgrow/experiment.h"
-#include "vgrow/io/checkpoint.h"
+#include "json_line.h"
 #include "vgrow/data/image_dataset.h"
+#include "vgrow/data/toy2d.h"
 #include "vgrow/metrics/classifier.h"
-#include "vgrow/metrics/fid.h"
+#include "vgrow/metrics/gaussian_stats.h"
 #include "vgrow/metrics/inception.h"
-#include "vgrow/metrics/inception_score.h"
-#include "vgrow/metrics/kid.h"
-#include "vgrow/metrics/precision_recall.h"
+#include "vgrow/metrics/protocol.h"
 #include "vgrow/metrics/reference_stats.h"
 #include "vgrow/metrics/toy2d_metrics.h"
+#include "vgrow/run/checkpoint.h"
+#include "vgrow/run/experiment.h"
 
 namespace vgrow::cli {
 
@@ -28,54 +26,64 @@ void eval_toy(const Config& config, torch::nn::AnyModule& generator, int64_t n, 
   const auto samples = generator.forward(at::randn({n, config.model.latent_dim}, gen));
   torch::manual_seed(static_cast<uint64_t>(seed) + 1);
   const auto target = data::sample_toy2d(config.data.target, n);
-  std::cout << std::setprecision(5) << "{\"target\":\"" << config.data.target
-            << "\",\"samples\":" << n
-            << ",\"energy_distance\":" << metrics::energy_distance(samples, target);
+  nlohmann::ordered_json line;
+  line["target"] = config.data.target;
+  line["samples"] = n;
+  line["energy_distance"] = metrics::energy_distance(samples, target);
   const auto modes = data::toy2d_modes(config.data.target);
   if (modes.centres.defined()) {
     const auto cov = metrics::mode_coverage(samples, modes.centres, 3 * modes.sigma, 0.05);
-    std::cout << ",\"modes\":" << modes.centres.size(0) << ",\"modes_covered\":" << cov.covered
-              << ",\"off_mode\":" << cov.off_mode << ",\"mode_fractions\":[";
-    for (size_t i = 0; i < cov.fractions.size(); ++i) std::cout << (i ? "," : "") << cov.fractions[i];
-    std::cout << "]";
+    line["modes"] = modes.centres.size(0);
+    line["modes_covered"] = cov.covered;
+    line["off_mode"] = cov.off_mode;
+    line["mode_fractions"] = cov.fractions;
   }
-  std::cout << "}\n";
+  print_json_line(line);
 }
 
-// Images to score: generated on the fly from a checkpoint, read from a folder of PNG/JPEG,
-// or a dataset split ("dataset:fashion-mnist:test").
-torch::Tensor images_from(const std::string& source, int64_t n, int64_t seed, int64_t image_size,
-                          std::string* dataset_out) {
-  if (source.rfind("dataset:", 0) == 0) {
-    const auto rest = source.substr(8);
-    const auto colon = rest.find(':');
+// Images to score, handed to the extractor chunk by chunk.
+struct ImageSet {
+  int64_t count = 0;
+  int64_t size = 0;     // H = W
+  std::string dataset;  // the split's or the run's dataset; empty for a folder
+  metrics::ImageChunks chunks;
+};
+
+// Generated on the fly from a checkpoint, read from a folder of PNG/JPEG, or a dataset split
+// ("dataset:fashion-mnist:test").
+ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t image_size) {
+  const bool split = source.rfind("dataset:", 0) == 0;
+  if (split || (std::filesystem::is_directory(source) && io::list_checkpoints(source).empty())) {
     data::ImageDatasetOptions o;
-    o.kind = rest.substr(0, colon);
-    o.split = colon == std::string::npos ? "test" : rest.substr(colon + 1);
+    if (split) {
+      const auto rest = source.substr(8);
+      const auto colon = rest.find(':');
+      o.kind = rest.substr(0, colon);
+      o.split = colon == std::string::npos ? "test" : rest.substr(colon + 1);
+    } else {
+      o.kind = "folder";
+      o.path = source;
+      o.channels = 1;
+    }
     o.image_size = image_size;
-    if (dataset_out) *dataset_out = o.kind;
-    return data::to_float(data::load_image_dataset(o).images);
+    const auto images = data::load_image_dataset(o).images;  // uint8, converted per chunk
+    return {images.size(0), images.size(2), split ? o.kind : "", metrics::chunks_of(images)};
   }
-  if (std::filesystem::is_directory(source) && io::list_checkpoints(source).empty()) {
-    data::ImageDatasetOptions o;
-    o.kind = "folder";
-    o.path = source;
-    o.image_size = image_size;
-    o.channels = 1;
-    return data::to_float(data::load_image_dataset(o).images);
-  }
-  auto trained = load_trained_generator(source);
-  const auto& config = trained.config;
+  auto trained = std::make_shared<TrainedGenerator>(load_trained_generator(source));
+  const auto& config = trained->config;
   TORCH_CHECK(config.is_image_data(), "'", source, "' is not an image generator");
-  if (dataset_out) *dataset_out = config.data.dataset;
-  torch::NoGradGuard no_grad;
+  // Latents drawn 500 at a time, as earlier versions did: the same seed scores the same images.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
   std::vector<torch::Tensor> parts;
   for (int64_t start = 0; start < n; start += 500) {
-    parts.push_back(trained.generator.forward(
-        at::randn({std::min<int64_t>(500, n - start), config.model.latent_dim}, gen)));
+    parts.push_back(at::randn({std::min<int64_t>(500, n - start), config.model.latent_dim}, gen));
   }
-  return torch::cat(parts);
+  const auto latents = torch::cat(parts);
+  return {n, trained->sample_shape.at(1), config.data.dataset,
+          [trained, latents](int64_t start, int64_t count) {
+            torch::NoGradGuard no_grad;
+            return trained->generator.forward(latents.slice(0, start, start + count));
+          }};
 }
 
 std::unique_ptr<metrics::FeatureExtractor> make_extractor(const std::string& classifier,
@@ -92,77 +100,64 @@ std::unique_ptr<metrics::FeatureExtractor> make_extractor(const std::string& cla
       metrics::ClassifierExtractor::from_file(classifier));
 }
 
-void eval_images(const std::string& source, const std::string& reference_arg,
-                 const std::string& classifier, const std::string& inception,
-                 const std::string& protocol, int64_t n, int64_t draws, int64_t seed,
-                 int64_t threads) {
-  torch::set_num_threads(static_cast<int>(threads));
-  auto extractor = make_extractor(classifier, inception);
-  std::string dataset = "fashion-mnist";
-  const auto generated = images_from(source, n, seed, 32, &dataset);
-  const auto reference_source = reference_arg.empty() ? "dataset:" + dataset + ":train" : reference_arg;
-  const auto real = images_from(reference_source, n, seed, generated.size(2), nullptr);
-  const int64_t m = std::min(generated.size(0), real.size(0));
-  TORCH_CHECK(m >= 2, "need at least 2 images on each side, got ", generated.size(0), " and ",
-              real.size(0));
-  const auto gen_features = extractor->features(generated);
-  const auto real_features = extractor->features(real);
+struct EvalArgs {
+  std::string source, reference, classifier, inception, protocol = "paper";
+  int64_t count = 10000, draws = 5, seed = 0, threads = 2;
+};
+
+void eval_images(const EvalArgs& args) {
+  torch::set_num_threads(static_cast<int>(args.threads));
+  auto extractor = make_extractor(args.classifier, args.inception);
+  // Every other setting is the protocol's (vgrow/metrics/protocol.h), the one training uses.
+  metrics::ScoreOptions options;
+  options.fid_protocol = metrics::parse_fid_protocol(args.protocol);
+  options.n = args.count;
+  options.fid_draws = args.draws;
+  options.seed = static_cast<uint64_t>(args.seed);
+  const auto generated_set = images_from(args.source, args.count, args.seed, 32);
+  const auto reference_source =
+      !args.reference.empty() ? args.reference
+                              : "dataset:" +
+                                    (generated_set.dataset.empty() ? std::string("fashion-mnist")
+                                                                   : generated_set.dataset) +
+                                    ":train";
+  const auto real_set = images_from(reference_source, args.count, args.seed, generated_set.size);
+  options.check(generated_set.count, real_set.count);
+  const auto generated =
+      metrics::generated_features(*extractor, generated_set.count, generated_set.chunks, options);
+  metrics::RealReference real{
+      metrics::real_features(*extractor, real_set.count, real_set.chunks, options), {}};
   // train-stats: all n generated images against the statistics of the whole reference split
   // (50k vs training set), cached per dataset, size and extractor.
-  metrics::GaussianStats reference_stats;
   std::string stats_file;
-  if (protocol == "train-stats") {
+  if (options.fid_protocol == metrics::FidProtocol::kTrainStats) {
     TORCH_CHECK(reference_source.rfind("dataset:", 0) == 0,
                 "--protocol train-stats compares with a dataset split (--reference "
                 "dataset:NAME:SPLIT), got '", reference_source, "'");
     const auto key = metrics::reference_stats_key(reference_source.substr(8), "all",
-                                                  generated.size(2), 0, *extractor);
+                                                  generated_set.size, 0, *extractor);
     const auto cache = metrics::default_cache_dir();
-    reference_stats = metrics::cached_reference_stats(
-        cache, key, [&] { return metrics::gaussian_stats(real_features); });
+    real.stats = metrics::cached_reference_stats(
+        cache, key, [&] { return metrics::gaussian_stats(real.features); });
     stats_file = metrics::reference_stats_path(cache, key).string();
   }
-  metrics::FidDrawsOptions fo;
-  fo.n = std::min(n, m);
-  fo.draws = draws;
-  fo.seed = static_cast<uint64_t>(seed);
-  metrics::FidDrawsResult fid;
-  if (protocol == "train-stats") {
-    const auto r = metrics::fid_vs_reference(gen_features, reference_stats);
-    fid.mean = r.value;
-    fid.values = {r.value};
-    fid.warning = r.warning;
-    fo.n = gen_features.size(0);
-    draws = 1;
-  } else {
-    fid = metrics::fid_over_draws(gen_features, real_features, fo);
-  }
-  metrics::KidOptions ko;
-  ko.subset_size = std::min<int64_t>(1000, m);
-  ko.seed = static_cast<uint64_t>(seed);
-  const auto kid = metrics::kid(gen_features, real_features, ko);
-  const auto is = metrics::inception_score(extractor->probabilities(generated), 10);
-  const auto pr = metrics::precision_recall(real_features.narrow(0, 0, std::min<int64_t>(m, 10000)),
-                                            gen_features.narrow(0, 0, std::min<int64_t>(m, 10000)));
-  std::cout << std::setprecision(6) << "{\"source\":\"" << source << "\",\"reference\":\""
-            << reference_source << "\",\"protocol\":\"" << protocol
-            << (stats_file.empty() ? "" : "\",\"reference_stats\":\"" + stats_file)
-            << "\",\"extractor\":\"" << extractor->id()
-            << "\",\"n\":" << fo.n << ",\"draws\":" << draws << ",\"fid\":" << fid.mean
-            << ",\"fid_sd\":" << fid.sd << ",\"kid\":" << kid.mean << ",\"kid_sd\":" << kid.sd
-            << ",\"is\":" << is.mean << ",\"is_sd\":" << is.sd << ",\"precision\":" << pr.precision
-            << ",\"recall\":" << pr.recall << "}\n";
-  if (!fid.warning.empty()) std::cerr << "vgrow: warning: " << fid.warning << "\n";
+  const auto scores = metrics::score(generated, real, options);
+  nlohmann::ordered_json line;
+  line["source"] = args.source;
+  line["reference"] = reference_source;
+  line["protocol"] = metrics::fid_protocol_name(scores.fid_protocol);
+  if (!stats_file.empty()) line["reference_stats"] = stats_file;
+  line["extractor"] = extractor->id();
+  line["n"] = scores.n;
+  line["draws"] = scores.draws;
+  for (const auto& [key, value] : scores.record()) line[key] = value;
+  print_json_line(line);
 }
 
 }  // namespace
 
 void add_eval(CLI::App& app) {
-  struct Args {
-    std::string source, reference, classifier, inception, protocol = "paper";
-    int64_t count = 10000, draws = 5, seed = 0, threads = 2;
-  };
-  auto args = std::make_shared<Args>();
+  auto args = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
       "eval", "Score a generator, a folder of images or a dataset split (FID, KID, IS, P/R)");
   cmd->add_option("source", args->source,
@@ -191,8 +186,7 @@ void add_eval(CLI::App& app) {
       return !config.is_image_data();
     }();
     if (!toy_checkpoint) {
-      eval_images(args->source, args->reference, args->classifier, args->inception,
-                  args->protocol, args->count, args->draws, args->seed, args->threads);
+      eval_images(*args);
       return;
     }
     auto trained = load_trained_generator(args->source);

@@ -1,10 +1,9 @@
 // vgrow launch: N ranks of one distributed job on this machine, started as torchrun would
-// (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK); c10d does the rendezvous.
-#include <arpa/inet.h>
-#include <netinet/in.h>
+// (MASTER_ADDR, RANK, WORLD_SIZE, LOCAL_RANK). c10d does the rendezvous, through a file only
+// this user can reach (VGROW_STORE_FILE) rather than a TCP port: LibTorch's TCPStore would
+// listen on every interface.
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include <c10/util/Exception.h>
 
 #include "commands.h"
+#include "vgrow/dist/process_group.h"
 
 extern char** environ;
 
@@ -29,22 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 std::atomic<int> g_signal{0};
 void remember_signal(int sig) { g_signal.store(sig); }
-
-// A TCP port that is free now: bind to port 0 and ask which one the kernel chose. Only
-// picks the number; the rendezvous itself is c10d's TCPStore.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  TORCH_CHECK(fd >= 0, "cannot open a socket to find a free port: ", std::strerror(errno));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  TORCH_CHECK(ok, "cannot find a free TCP port: ", std::strerror(errno));
-  return ntohs(addr.sin_port);
-}
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return "exited with status " + std::to_string(WEXITSTATUS(status));
@@ -64,14 +48,19 @@ std::string self_executable() {
 
 // This process's environment without the variables each rank gets its own value of.
 std::vector<std::string> inherited_environment() {
-  static const char* kOwn[] = {"MASTER_ADDR=", "MASTER_PORT=", "RANK=", "WORLD_SIZE=",
-                               "LOCAL_RANK=", "LOCAL_WORLD_SIZE="};
+  static const std::string kOwn[] = {"MASTER_ADDR=", "MASTER_PORT=", "RANK=", "WORLD_SIZE=",
+                                     "LOCAL_RANK=", "LOCAL_WORLD_SIZE=",
+                                     std::string(dist::kStoreFileVariable) + "="};
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {
     const std::string entry = *e;
     bool own = false;
-    for (const char* prefix : kOwn) own = own || entry.starts_with(prefix);
+    for (const auto& prefix : kOwn) own = own || entry.starts_with(prefix);
     if (!own) env.push_back(entry);
+  }
+  // NCCL's error handling on, so that a dead rank ends the job within the timeout.
+  if (auto setting = dist::nccl_error_handling_setting(); !setting.empty()) {
+    env.push_back(std::move(setting));
   }
   return env;
 }
@@ -110,8 +99,9 @@ struct Rank {
   bool running = true;
 };
 
-int run_ranks(int nproc, int port, double timeout_seconds, const std::vector<std::string>& command) {
+int run_ranks(int nproc, double timeout_seconds, const std::vector<std::string>& command) {
   const auto exe = self_executable();
+  const dist::PrivateStoreFile store;  // removed when the ranks are done
   std::vector<std::string> args{exe};
   args.insert(args.end(), command.begin(), command.end());
   // The ranks get their own process group: Ctrl-C reaches the launcher, which passes it
@@ -125,8 +115,8 @@ int run_ranks(int nproc, int port, double timeout_seconds, const std::vector<std
   pid_t group = 0;
   for (int r = 0; r < nproc; ++r) {
     auto env = inherited_environment();
-    env.push_back("MASTER_ADDR=127.0.0.1");
-    env.push_back("MASTER_PORT=" + std::to_string(port));
+    env.push_back("MASTER_ADDR=127.0.0.1");  // Gloo's own connections stay on loopback
+    env.push_back(std::string(dist::kStoreFileVariable) + "=" + store.path().string());
     env.push_back("RANK=" + std::to_string(r));
     env.push_back("LOCAL_RANK=" + std::to_string(r));
     env.push_back("WORLD_SIZE=" + std::to_string(nproc));
@@ -192,7 +182,6 @@ int run_ranks(int nproc, int port, double timeout_seconds, const std::vector<std
 void add_launch(CLI::App& app) {
   struct Args {
     int nproc = 1;
-    int port = 0;
     double timeout = 0;
     std::vector<std::string> command;
   };
@@ -202,22 +191,19 @@ void add_launch(CLI::App& app) {
   cmd->add_option("--nproc", args->nproc, "number of ranks (processes)")
       ->required()
       ->check(CLI::Range(1, 4096));
-  cmd->add_option("--port", args->port, "rendezvous port on 127.0.0.1 (default: a free one)")
-      ->check(CLI::Range(0, 65535));
   cmd->add_option("--timeout", args->timeout,
                   "stop every rank and fail after S seconds (default 0: no limit)")
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("command", args->command, "-- COMMAND ARGS... (e.g. -- train toy-8gaussians)")
       ->required();
   cmd->footer(
-      "Each rank runs this executable with MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE and\n"
-      "LOCAL_RANK set, as torchrun would. If one rank fails, the others are stopped and the\n"
-      "launcher exits non-zero naming it. On several machines, start `vgrow train` on each\n"
-      "with those variables (torchrun can do it).");
-  cmd->callback([args] {
-    const int port = args->port > 0 ? args->port : free_port();
-    run_ranks(args->nproc, port, args->timeout, args->command);
-  });
+      "Each rank runs this executable with RANK, WORLD_SIZE and LOCAL_RANK set, as torchrun\n"
+      "would; the ranks meet through a file in a folder only you can read (VGROW_STORE_FILE),\n"
+      "not through a TCP port. If one rank fails, the others are stopped and the launcher\n"
+      "exits non-zero naming it. On several machines, start `vgrow train` on each with\n"
+      "MASTER_ADDR, MASTER_PORT, RANK and WORLD_SIZE (torchrun can do it), on a trusted\n"
+      "network: c10d's store has no authentication.");
+  cmd->callback([args] { run_ranks(args->nproc, args->timeout, args->command); });
 }
 
 }  // namespace vgrow::cli

@@ -2,7 +2,7 @@
 
 #include "commands.h"
 #include "vgrow/data/toy2d.h"
-#include "vgrow/divergence.h"
+#include "vgrow/core/divergence.h"
 
 namespace vgrow::cli {
 

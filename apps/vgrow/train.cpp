@@ -1,10 +1,43 @@
 #include <iostream>
 
 #include "commands.h"
-#include "vgrow/io/checkpoint.h"
-#include "vgrow/training_run.h"
+#include "console_reporter.h"
+#include "signals.h"
+#include "vgrow/run/checkpoint.h"
+#include "vgrow/run/training_run.h"
 
 namespace vgrow::cli {
+namespace {
+
+// "run.device = 'auto'  (string: cpu | cuda | auto; may change on resume)", its help below.
+void print_config_keys(std::ostream& out) {
+  for (const auto& k : config_keys()) {
+    std::string about = k.type;
+    for (size_t i = 0; i < k.choices.size(); ++i) about += (i ? " | " : ": ") + k.choices[i];
+    if (!k.rule.empty()) about += ", " + k.rule;
+    if (k.resumable) about += "; may change on resume";
+    out << k.key << " = " << k.default_value << "  (" << about << ")\n    " << k.help << "\n";
+  }
+}
+
+// A diverged run's message with what to do next.
+std::string diverged_advice(const RunDiverged& e) {
+  std::string message = e.what();
+  if (e.last_checkpoint.empty()) {
+    return message +
+           "; no checkpoint was written yet: start again with a smaller flow.eta or learning rate";
+  }
+  message += "; the last good checkpoint is " + e.last_checkpoint.string() +
+             ": resume with a smaller step, e.g. `vgrow train --resume " + e.run_dir.string() +
+             " flow.eta=" + std::to_string(e.suggested_eta) +
+             "`, or set run.on_divergence = \"rollback\"";
+  if (e.rollback_enabled) {
+    message += " (" + std::to_string(e.rollbacks) + " rollback(s) already made)";
+  }
+  return message;
+}
+
+}  // namespace
 
 void add_train(CLI::App& app) {
   struct Args {
@@ -19,12 +52,11 @@ void add_train(CLI::App& app) {
                   "[PRESET|FILE.toml] [section.key=value ...] (presets: vgrow train --list-keys)");
   cmd->add_option("--resume", args->resume, "continue RUN_DIR from its newest checkpoint");
   cmd->add_flag("--dry-run", args->dry_run, "print the resolved config and exit");
-  cmd->add_flag("--list-keys", args->list_keys, "list every config key with its default");
+  cmd->add_flag("--list-keys", args->list_keys, "list every config key: type, default, accepted values");
   cmd->add_flag("--quiet", args->quiet, "no progress lines");
   cmd->callback([args] {
     if (args->list_keys) {
-      Config defaults;
-      for (const auto& f : config_fields(defaults)) std::cout << f.key << "  " << f.help << "\n";
+      print_config_keys(std::cout);
       std::cout << "\npresets in " << config_dir() << "\n";
       return;
     }
@@ -46,11 +78,17 @@ void add_train(CLI::App& app) {
       std::cout << to_toml(config);
       return;
     }
-    install_stop_handlers();
+    install_training_signals();
+    ConsoleReporter reporter(args->quiet);
     TrainingRunOptions options;
     options.resume_dir = args->resume;
-    options.quiet = args->quiet;
-    run_training(config, options);
+    options.reporter = &reporter;
+    options.stop_requested = stop_requested;
+    try {
+      run_training(config, options);
+    } catch (const RunDiverged& e) {
+      throw std::runtime_error(diverged_advice(e));  // main prints it as the error
+    }
   });
 }
 

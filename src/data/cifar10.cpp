@@ -12,6 +12,10 @@ namespace {
 constexpr int64_t kPixels = 3 * 32 * 32;
 constexpr int64_t kRecord = 1 + kPixels;
 constexpr int64_t kClasses = 10;
+// A batch file is read whole into memory, so its size is checked first: the real batches hold
+// 10000 records (30.7 MB); 1 GiB leaves room for larger files in the same format and refuses
+// a file that would take a machine's memory.
+constexpr int64_t kMaxBatchBytes = int64_t{1} << 30;
 
 }  // namespace
 
@@ -19,6 +23,9 @@ ImageDataset read_cifar10_batch(const fs::path& path) {
   std::error_code ec;
   const auto size = static_cast<int64_t>(fs::file_size(path, ec));
   TORCH_CHECK(!ec, "cannot open CIFAR-10 batch '", path.string(), "': ", ec.message());
+  TORCH_CHECK(size <= kMaxBatchBytes, "CIFAR-10 batch '", path.string(), "' has ", size,
+              " bytes, over the limit of ", kMaxBatchBytes, " bytes (a batch of 10000 records has ",
+              10000 * kRecord, ")");
   TORCH_CHECK(size > 0 && size % kRecord == 0, "CIFAR-10 batch '", path.string(), "' has ", size,
               " bytes, not a positive multiple of the ", kRecord, "-byte record");
   auto raw = torch::empty({size / kRecord, kRecord}, torch::kUInt8);

@@ -1,10 +1,14 @@
 #include "vgrow/data/idx.h"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
+#include <string>
 #include <system_error>
 
+#include <c10/util/safe_numerics.h>
 #include <torch/torch.h>
 #include <zlib.h>
 
@@ -16,6 +20,8 @@ constexpr uint32_t kImagesMagic = 0x00000803;
 constexpr uint32_t kLabelsMagic = 0x00000801;
 // Deflate expands at most ~1032:1, so a .gz file of s bytes cannot hold more than this * s.
 constexpr int64_t kMaxDeflateRatio = 1032;
+// A label takes 9 bytes while read: the byte in the file and its int64 copy.
+constexpr uint64_t kLabelMemoryPerByte = 1 + sizeof(int64_t);
 
 std::string hex32(uint32_t v) {
   std::array<char, 11> buf{};
@@ -79,24 +85,29 @@ class IdxFile {
     return out;
   }
 
-  // Refuses, before allocating, a payload over the limit or beyond what the file can hold.
-  // dims multiply in double first: three 32-bit header fields can overflow int64.
-  int64_t check_payload(const std::vector<int64_t>& dims, const std::string& described,
-                        const IdxOptions& options, int64_t header_bytes) const {
-    double total = 1;
-    for (auto d : dims) total *= static_cast<double>(d);
-    TORCH_CHECK(total <= static_cast<double>(options.max_bytes), "IDX file '", path_.string(),
-                "' header claims ", described, " (", total, " bytes), over the ", options.max_bytes,
-                "-byte limit");
-    const auto payload = static_cast<int64_t>(total);
+  // Refuses, before allocating, a header whose items would take more memory than the limit
+  // (`memory_per_byte` bytes in memory for each byte of the file's payload, the product of
+  // `dims`, multiplied without overflow: three 32-bit header fields can exceed 2^64), or whose
+  // payload is more than the file can hold. Returns the payload's size in bytes.
+  int64_t check_payload(std::initializer_list<int64_t> dims, uint64_t memory_per_byte,
+                        const std::string& described, const IdxOptions& options,
+                        int64_t header_bytes) const {
+    uint64_t payload = 0, memory = 0;
+    const bool overflows = c10::safe_multiplies_u64(dims, &payload) ||
+                           c10::mul_overflows(payload, memory_per_byte, &memory);
+    const auto limit = static_cast<uint64_t>(std::max<int64_t>(options.max_bytes, 0));
+    TORCH_CHECK(!overflows && memory <= limit, "IDX file '", path_.string(), "' header claims ",
+                described, " (", overflows ? std::string("more than 2^64") : std::to_string(memory),
+                " bytes in memory), over the ", options.max_bytes, "-byte limit");
+    const auto bytes = static_cast<int64_t>(payload);  // at most memory, so at most max_bytes
     if (gzip_) {
-      TORCH_CHECK(payload <= kMaxDeflateRatio * file_size_, "IDX file '", path_.string(),
-                  "' header claims ", described, " (", payload,
+      TORCH_CHECK(bytes <= kMaxDeflateRatio * file_size_, "IDX file '", path_.string(),
+                  "' header claims ", described, " (", bytes,
                   " bytes), more than a compressed file of ", file_size_, " bytes can hold");
     } else {
-      check_complete(payload, file_size_ - header_bytes);
+      check_complete(bytes, file_size_ - header_bytes);
     }
-    return payload;
+    return bytes;
   }
 
   void check_complete(int64_t expected, int64_t got) const {
@@ -135,7 +146,8 @@ torch::Tensor read_idx_images(const fs::path& path, const IdxOptions& options) {
   const int64_t n = h[1], rows = h[2], cols = h[3];
   TORCH_CHECK(rows > 0 && cols > 0, "IDX file '", path.string(), "' header claims images of ", rows,
               "x", cols, " pixels");
-  file.check_payload({n, rows, cols}, c10::str(n, " images of ", rows, "x", cols), options, 16);
+  file.check_payload({n, rows, cols}, 1, c10::str(n, " images of ", rows, "x", cols), options,
+                     16);
   auto images = torch::empty({n, 1, rows, cols}, torch::kUInt8);
   file.read_payload(images.data_ptr<uint8_t>(), images.numel());
   return images;
@@ -145,7 +157,7 @@ torch::Tensor read_idx_labels(const fs::path& path, const IdxOptions& options) {
   IdxFile file(path);
   const auto h = file.header(kLabelsMagic, 2, "label");
   const int64_t n = h[1];
-  file.check_payload({n}, c10::str(n, " labels"), options, 8);
+  file.check_payload({n}, kLabelMemoryPerByte, c10::str(n, " labels"), options, 8);
   auto labels = torch::empty({n}, torch::kUInt8);
   file.read_payload(labels.data_ptr<uint8_t>(), n);
   return labels.to(torch::kInt64);

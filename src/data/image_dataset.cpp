@@ -7,6 +7,7 @@
 #include "vgrow/data/cifar10.h"
 #include "vgrow/data/idx.h"
 #include "vgrow/data/image_folder.h"
+#include "vgrow/io/pixels.h"
 
 namespace vgrow::data {
 namespace F = torch::nn::functional;
@@ -45,27 +46,6 @@ torch::Tensor resize_images(const torch::Tensor& images, int64_t size) {
                       .to(torch::kUInt8));
   }
   return torch::cat(out);
-}
-
-torch::Tensor to_float(const torch::Tensor& images) {
-  TORCH_CHECK(images.defined() && images.scalar_type() == torch::kUInt8,
-              "to_float needs uint8 images, got ",
-              images.defined() ? c10::str(images.scalar_type()) : "none");
-  return images.to(torch::kFloat32).div_(127.5).sub_(1.0);
-}
-
-torch::Tensor to_uint8(const torch::Tensor& images) {
-  TORCH_CHECK(images.defined(), "to_uint8 got no tensor");
-  if (images.scalar_type() == torch::kUInt8) return images;
-  TORCH_CHECK(images.is_floating_point(), "to_uint8 needs uint8 or floating-point images, got ",
-              images.scalar_type());
-  return images.detach()
-      .to(torch::kCPU, torch::kFloat32)
-      .add(1.0)
-      .mul_(127.5)
-      .round_()
-      .clamp_(0, 255)
-      .to(torch::kUInt8);
 }
 
 ImageDataset load_image_dataset(const ImageDatasetOptions& o) {
@@ -125,7 +105,7 @@ torch::Tensor ImageSource::next_batch(int64_t n) {
     position_ += take;
     need -= take;
   }
-  return to_float(images_.index_select(0, torch::cat(parts)));
+  return io::to_float(images_.index_select(0, torch::cat(parts)));
 }
 
 torch::Tensor ImageSource::preview(int64_t n) const {
@@ -133,7 +113,7 @@ torch::Tensor ImageSource::preview(int64_t n) const {
   const int64_t size = images_.size(0);
   const auto order =
       torch::randperm(size, at::detail::createCPUGenerator(kPreviewSeed), torch::kLong);
-  return to_float(images_.index_select(0, order.index_select(0, torch::arange(n) % size)));
+  return io::to_float(images_.index_select(0, order.index_select(0, torch::arange(n) % size)));
 }
 
 std::vector<int64_t> ImageSource::sample_shape() const {

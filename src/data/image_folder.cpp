@@ -1,8 +1,20 @@
 #include "vgrow/data/image_folder.h"
 
-#include <algorithm>
-#include <cctype>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cerrno>
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <c10/util/safe_numerics.h>
 #include <torch/torch.h>
 
 #include "vgrow/io/image_decode.h"
@@ -18,6 +30,21 @@ bool is_image_file(const fs::path& path) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg";
 }
 
+// Refuses, before allocating, the uint8 [n, channels, image_size, image_size] tensor of a
+// folder's images when it would take more than max_bytes; the product is taken without
+// overflow.
+void check_memory(const fs::path& root, int64_t n, const ImageFolderOptions& o) {
+  const std::array<int64_t, 4> sizes{n, o.channels, o.image_size, o.image_size};
+  uint64_t bytes = 0;
+  const bool overflows = c10::safe_multiplies_u64(sizes, &bytes);
+  TORCH_CHECK(!overflows && bytes <= static_cast<uint64_t>(std::max<int64_t>(o.max_bytes, 0)),
+              "image folder '", root.string(), "': ", n, " images of ", o.channels, "x",
+              o.image_size, "x", o.image_size, " take ",
+              overflows ? std::string("more than 2^64") : std::to_string(bytes),
+              " bytes, over the limit of ", o.max_bytes,
+              " bytes (use fewer images or a smaller image size)");
+}
+
 // Centre crop to the largest square, then resize_images (area down, bilinear up).
 torch::Tensor crop_and_resize(const torch::Tensor& image, int64_t size) {
   const int64_t h = image.size(1), w = image.size(2), side = std::min(h, w);
@@ -26,15 +53,79 @@ torch::Tensor crop_and_resize(const torch::Tensor& image, int64_t size) {
   return resize_images(square.unsqueeze(0), size).squeeze(0);
 }
 
+// The image files under a folder, following symbolic links, each folder entered once: one
+// reached a second time is an error, whether through a link loop (which would never end) or
+// through two links to the same folder (each level of which doubles the work).
+class FolderWalk {
+ public:
+  explicit FolderWalk(const fs::path& root) : root_(root) { walk(root, identify(root)); }
+  const std::vector<fs::path>& files() const { return files_; }
+
+ private:
+  using FolderId = std::pair<dev_t, ino_t>;
+
+  FolderId identify(const fs::path& folder) const {
+    struct stat st {};
+    const int error = ::stat(folder.c_str(), &st) == 0 ? 0 : errno;
+    TORCH_CHECK(error == 0, "cannot read '", folder.string(), "' in image folder '",
+                root_.string(), "': ", std::strerror(error));
+    return {st.st_dev, st.st_ino};
+  }
+
+  void walk(const fs::path& folder, const FolderId& id) {
+    const auto [first, entered] = entered_.emplace(id, folder);
+    if (!entered) {
+      const bool loop = std::find(open_.begin(), open_.end(), id) != open_.end();
+      TORCH_CHECK(!loop, "image folder '", root_.string(), "' has a symbolic link loop: '",
+                  folder.string(), "' leads back to '", first->second.string(), "'");
+      TORCH_CHECK(false, "image folder '", root_.string(), "' reaches the folder '",
+                  first->second.string(), "' a second time, as '", folder.string(),
+                  "' (through a symbolic link): its images would be read twice");
+    }
+    open_.push_back(id);
+    for (const auto& entry : entries(folder)) {
+      struct stat st {};
+      if (::stat(entry.c_str(), &st) != 0) {
+        const int error = errno;
+        // A dangling link holds nothing; a link to itself is a loop of another kind.
+        TORCH_CHECK(error == ENOENT || error == ENOTDIR, "image folder '", root_.string(),
+                    error == ELOOP ? "' has a symbolic link loop at '" : "': cannot read '",
+                    entry.string(), "': ", std::strerror(error));
+      } else if (S_ISDIR(st.st_mode)) {
+        walk(entry, {st.st_dev, st.st_ino});
+      } else if (S_ISREG(st.st_mode) && is_image_file(entry)) {
+        files_.push_back(entry);
+      }
+    }
+    open_.pop_back();
+  }
+
+  // A folder's entries, sorted, so that the walk (and which name an error gives) is the same
+  // on every file system.
+  std::vector<fs::path> entries(const fs::path& folder) const {
+    std::vector<fs::path> out;
+    std::error_code ec;
+    for (fs::directory_iterator it(folder, ec); !ec && it != fs::directory_iterator();
+         it.increment(ec))
+      out.push_back(it->path());
+    TORCH_CHECK(!ec, "cannot list '", folder.string(), "' in image folder '", root_.string(),
+                "': ", ec.message());
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  fs::path root_;
+  std::map<FolderId, fs::path> entered_;  // each folder entered, with the name it was entered by
+  std::vector<FolderId> open_;            // the folders being walked, outermost first
+  std::vector<fs::path> files_;
+};
+
 }  // namespace
 
 std::vector<fs::path> list_image_files(const fs::path& root) {
   TORCH_CHECK(fs::is_directory(root), "image folder '", root.string(), "' does not exist");
-  std::vector<fs::path> files;
-  for (const auto& entry :
-       fs::recursive_directory_iterator(root, fs::directory_options::follow_directory_symlink)) {
-    if (entry.is_regular_file() && is_image_file(entry.path())) files.push_back(entry.path());
-  }
+  FolderWalk walk(root);
+  auto files = walk.files();
   std::sort(files.begin(), files.end());
   return files;
 }
@@ -50,13 +141,14 @@ ImageDataset load_image_folder(const fs::path& root, const ImageFolderOptions& o
   if (options.limit > 0 && options.limit < static_cast<int64_t>(files.size()))
     files.resize(options.limit);
 
-  auto images = torch::empty({static_cast<int64_t>(files.size()), options.channels,
-                              options.image_size, options.image_size},
-                             torch::kUInt8);
-  for (size_t i = 0; i < files.size(); ++i) {
-    images[static_cast<int64_t>(i)].copy_(
-        crop_and_resize(io::decode_image(files[i], static_cast<int>(options.channels)),
-                        options.image_size));
+  const auto n = static_cast<int64_t>(files.size());
+  check_memory(root, n, options);
+  auto images =
+      torch::empty({n, options.channels, options.image_size, options.image_size}, torch::kUInt8);
+  for (int64_t i = 0; i < n; ++i) {
+    images[i].copy_(crop_and_resize(
+        io::decode_image(files[i], static_cast<int>(options.channels), options.decode),
+        options.image_size));
   }
   return {images, torch::Tensor(), "folder:" + (root / "").parent_path().filename().string()};
 }

@@ -1,11 +1,23 @@
 #include "vgrow/dist/process_group.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <exception>
 #include <map>
+#include <optional>
+#include <string_view>
+#include <system_error>
 
 #include <torch/torch.h>
 #include <torch/version.h>
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 // Gloo's headers come apart from LibTorch's (Debian: libgloo-dev); without them the CPU
 // backend is missing at run time, not at build time.
@@ -52,6 +64,90 @@ int env_int(const char* name, int fallback) {
 std::string message_of(const std::exception& e) {
   if (const auto* c10 = dynamic_cast<const c10::Error*>(&e)) return c10->what_without_backtrace();
   return e.what();
+}
+
+bool is_loopback(const std::string& addr) {
+  return addr == "localhost" || addr == "::1" || addr.starts_with("127.");
+}
+
+std::string octal_mode(mode_t mode) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "%04o", static_cast<unsigned>(mode & 07777));
+  return text;
+}
+
+// The rendezvous file and its folder must be this user's alone: whoever can write the store
+// can join the job or feed the ranks' rendezvous what it likes.
+void check_private(const std::filesystem::path& path, bool folder) {
+  const auto name =
+      std::string(folder ? "the folder of the rendezvous file" : "the rendezvous file") + " '" +
+      path.string() + "' (" + kStoreFileVariable + ")";
+  struct stat st {};
+  TORCH_CHECK(::stat(path.c_str(), &st) == 0, name, " cannot be read: ", std::strerror(errno));
+  TORCH_CHECK(folder ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode), name, " is not a ",
+              folder ? "folder" : "regular file");
+  TORCH_CHECK(st.st_uid == ::geteuid(), name, " belongs to user ", st.st_uid, ", not to this one (",
+              ::geteuid(), ")");
+  TORCH_CHECK((st.st_mode & 077) == 0, name, " has mode ", octal_mode(st.st_mode),
+              ": others may use it; it must be ", folder ? "0700" : "0600");
+}
+
+c10::intrusive_ptr<::c10d::Store> make_store(const DistContext& c,
+                                             std::chrono::milliseconds timeout) {
+  if (!c.store_file.empty()) {
+    auto store = c10::make_intrusive<::c10d::FileStore>(c.store_file, c.world);
+    store->setTimeout(timeout);
+    return store;
+  }
+  ::c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(c.master_port);
+  options.isServer = c.rank == 0;
+  options.numWorkers = static_cast<size_t>(c.world);
+  options.waitWorkers = true;
+  options.timeout = timeout;
+  return c10::make_intrusive<::c10d::TCPStore>(c.master_addr, options);
+}
+
+// "at 127.0.0.1:29500" or "in /tmp/vgrow-rendezvous-ab12Cd/store".
+std::string rendezvous_place(const DistContext& c) {
+  if (!c.store_file.empty()) return "in " + c.store_file;
+  return "at " + c.master_addr + ":" + std::to_string(c.master_port);
+}
+
+// The variable this LibTorch's ProcessGroupNCCL reads for its asynchronous error handling.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 2)
+constexpr const char* kNcclErrorHandling = "TORCH_NCCL_ASYNC_ERROR_HANDLING";
+#else
+constexpr const char* kNcclErrorHandling = "NCCL_ASYNC_ERROR_HANDLING";
+#endif
+
+// Line `n` (from 0) of `text`, clipped for a message; nullopt past the last line.
+std::optional<std::string> line_of(const std::string& text, size_t n) {
+  size_t start = 0;
+  for (size_t i = 0; i < n && start != std::string::npos; ++i) {
+    start = text.find('\n', start);
+    if (start != std::string::npos) ++start;
+  }
+  if (start == std::string::npos || start >= text.size()) return std::nullopt;
+  auto line = text.substr(start, text.find('\n', start) - start);
+  constexpr size_t kShown = 160;
+  if (line.size() > kShown) line = line.substr(0, kShown) + "...";
+  return line;
+}
+
+// Where `mine` (rank `rank`'s text) first differs from rank 0's `root`, line by line.
+std::string first_difference(const std::string& root, const std::string& mine, int rank) {
+  const auto quoted = [](const std::optional<std::string>& line) {
+    return line ? "'" + *line + "'" : std::string("no such line");
+  };
+  for (size_t n = 0;; ++n) {
+    const auto a = line_of(root, n), b = line_of(mine, n);
+    if (a != b) {
+      return "line " + std::to_string(n + 1) + ": rank 0 has " + quoted(a) + ", rank " +
+             std::to_string(rank) + " has " + quoted(b);
+    }
+    if (!a) return "the end: only one of the texts ends in a newline";
+  }
 }
 
 // Tensors of one dtype and device, flattened into one contiguous tensor on the backend's
@@ -118,6 +214,8 @@ struct Distributed::Impl {
   c10::intrusive_ptr<BackendBase> backend;
   int rank = 0, world = 1;
 
+  int64_t main_sections = 0;  // run_on_main calls so far: each waits on a key of its own
+
   // Runs one collective and waits; a failure names this rank and the likely cause.
   template <class Start>
   void run(const char* what, Start&& start) {
@@ -141,6 +239,20 @@ struct Distributed::Impl {
     options.rootRank = root;
     run("broadcast", [&] { return backend->broadcast(list, options); });
   }
+  // Rank `root`'s text, on every rank.
+  std::string broadcast_text(const std::string& text, int root) {
+    auto size = torch::full({1}, static_cast<int64_t>(text.size()),
+                            torch::TensorOptions(torch::kLong).device(device));
+    broadcast(size, root);
+    const int64_t n = size.item<int64_t>();
+    if (n == 0) return {};
+    auto bytes = torch::empty({n}, torch::kByte);
+    if (rank == root) std::memcpy(bytes.data_ptr(), text.data(), text.size());
+    bytes = bytes.to(device);
+    broadcast(bytes, root);
+    bytes = bytes.cpu().contiguous();
+    return std::string(static_cast<const char*>(bytes.data_ptr()), static_cast<size_t>(n));
+  }
 };
 
 DistContext context_from_env() {
@@ -149,8 +261,8 @@ DistContext context_from_env() {
   TORCH_CHECK(c.world >= 1, "WORLD_SIZE must be at least 1, got ", c.world);
   if (c.world == 1) return c;
   TORCH_CHECK(!env("RANK").empty(), "WORLD_SIZE=", c.world,
-              " but RANK is not set (set MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE as torchrun "
-              "does, or use `vgrow launch --nproc N -- train ...`)");
+              " but RANK is not set (set MASTER_ADDR, MASTER_PORT, RANK and WORLD_SIZE "
+              "for every process, as torchrun does)");
   c.rank = env_int("RANK", 0);
   TORCH_CHECK(c.rank >= 0 && c.rank < c.world, "RANK=", c.rank, " is outside WORLD_SIZE=",
               c.world);
@@ -159,7 +271,40 @@ DistContext context_from_env() {
   c.master_port = env_int("MASTER_PORT", c.master_port);
   TORCH_CHECK(c.master_port > 0 && c.master_port < 65536, "MASTER_PORT=", c.master_port,
               " is not a TCP port");
+  c.store_file = env(kStoreFileVariable);
   return c;
+}
+
+PrivateStoreFile::PrivateStoreFile() {
+  auto pattern = (std::filesystem::temp_directory_path() / "vgrow-rendezvous-XXXXXX").string();
+  TORCH_CHECK(::mkdtemp(pattern.data()) != nullptr, "cannot create a rendezvous folder like '",
+              pattern, "': ", std::strerror(errno));
+  const std::filesystem::path dir = pattern;
+  path_ = dir / "store";
+  // Exact modes, whatever the umask.
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const bool ok = fd >= 0 && ::fchmod(fd, 0600) == 0 && ::chmod(dir.c_str(), 0700) == 0;
+  const int error = errno;
+  if (fd >= 0) ::close(fd);
+  if (!ok) {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    TORCH_CHECK(false, "cannot create the rendezvous file '", path_.string(), "': ",
+                std::strerror(error));
+  }
+}
+
+PrivateStoreFile::~PrivateStoreFile() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_.parent_path(), ignored);
+}
+
+std::string nccl_error_handling_setting() {
+  if (!env("TORCH_NCCL_ASYNC_ERROR_HANDLING").empty() ||
+      !env("NCCL_ASYNC_ERROR_HANDLING").empty()) {
+    return {};
+  }
+  return std::string(kNcclErrorHandling) + "=1";
 }
 
 Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
@@ -180,18 +325,20 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
   TORCH_CHECK(device.is_cuda(), "distributed training on the CPU needs c10d's Gloo backend; "
                                 "this build has none (Debian: install libgloo-dev, rebuild)");
 #endif
+  if (!context_.store_file.empty()) {
+    check_private(context_.store_file, false);
+    check_private(std::filesystem::absolute(context_.store_file).parent_path(), true);
+  }
   try {
-    ::c10d::TCPStoreOptions options;
-    options.port = static_cast<std::uint16_t>(context_.master_port);
-    options.isServer = context_.rank == 0;
-    options.numWorkers = static_cast<size_t>(context_.world);
-    options.waitWorkers = true;
-    options.timeout = timeout;
-    impl_->store = c10::make_intrusive<::c10d::TCPStore>(context_.master_addr, options);
+    impl_->store = make_store(context_, timeout);
     if (device.is_cuda()) {
 #ifdef USE_C10D_NCCL
       c10::cuda::set_device(static_cast<c10::DeviceIndex>(context_.local_rank));
       impl_->device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(context_.local_rank));
+      // ProcessGroupNCCL reads its error handling from the environment only. With it, a
+      // collective that a dead peer holds up is aborted after `timeout`, ending the job,
+      // instead of waiting for ever.
+      if (!nccl_error_handling_setting().empty()) ::setenv(kNcclErrorHandling, "1", 0);
       auto nccl = ::c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = timeout;
       impl_->backend = c10::make_intrusive<::c10d::ProcessGroupNCCL>(
@@ -205,7 +352,7 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
       const auto ifname = env("GLOO_SOCKET_IFNAME");
       if (!ifname.empty()) {
         gloo->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
-      } else if (context_.master_addr == "127.0.0.1" || context_.master_addr == "localhost") {
+      } else if (is_loopback(context_.master_addr)) {
         gloo->devices.push_back(::c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
       } else {
         gloo->devices.push_back(::c10d::ProcessGroupGloo::createDefaultDevice());
@@ -216,10 +363,10 @@ Distributed::Distributed(DistContext context, std::chrono::milliseconds timeout,
 #endif
     }
   } catch (const std::exception& e) {
-    TORCH_CHECK(false, "rank ", context_.rank, " of ", context_.world, ": no rendezvous at ",
-                context_.master_addr, ":", context_.master_port, " within ",
-                timeout.count() / 1000.0,
-                " s (run.dist_timeout_seconds): a rank did not arrive, or the port is taken\n  ",
+    TORCH_CHECK(false, "rank ", context_.rank, " of ", context_.world, ": no rendezvous ",
+                rendezvous_place(context_), " within ", timeout.count() / 1000.0,
+                " s (run.dist_timeout_seconds): a rank did not arrive",
+                context_.store_file.empty() ? ", or the port is taken" : "", "\n  ",
                 message_of(e));
   }
 }
@@ -228,8 +375,8 @@ Distributed::~Distributed() = default;
 
 std::string Distributed::describe() const {
   if (world() == 1) return "1 process";
-  return std::to_string(world()) + " ranks, " + impl_->backend_name + ", rendezvous at " +
-         context_.master_addr + ":" + std::to_string(context_.master_port);
+  return std::to_string(world()) + " ranks, " + impl_->backend_name + ", rendezvous " +
+         rendezvous_place(context_);
 }
 
 void Distributed::all_reduce_mean(const std::vector<torch::Tensor>& tensors) {
@@ -283,6 +430,87 @@ void Distributed::check_same(const std::vector<torch::Tensor>& tensors, const st
   }
   TORCH_CHECK(ranks.empty(), "ranks out of step: ", what, " on rank(s) ", ranks,
               " differ from rank 0's (seen on rank ", rank(), ")");
+}
+
+void Distributed::check_same_text(const std::string& text, const std::string& what) {
+  if (world() == 1) return;
+  const auto root_text = impl_->broadcast_text(text, 0);
+  const bool differs = root_text != text;
+  auto flags = torch::zeros({world()}, torch::TensorOptions(torch::kInt).device(impl_->device));
+  flags[rank()] = differs ? 1 : 0;
+  impl_->all_reduce(flags, ::c10d::ReduceOp::MAX);
+  const auto cpu = flags.cpu();
+  std::string ranks;
+  int first = -1;
+  for (int r = 0; r < world(); ++r) {
+    if (cpu[r].item<int>() == 0) continue;
+    ranks += (ranks.empty() ? "" : ", ") + std::to_string(r);
+    if (first < 0) first = r;
+  }
+  if (first < 0) return;
+  // The first rank that differs tells every rank where.
+  const auto where = impl_->broadcast_text(
+      rank() == first ? first_difference(root_text, text, rank()) : std::string(), first);
+  TORCH_CHECK(false, "ranks out of step: ", what, " on rank(s) ", ranks,
+              " differs from rank 0's (seen on rank ", rank(), "); first difference at ", where);
+}
+
+void Distributed::run_on_main(const std::string& what, std::chrono::milliseconds wait_limit,
+                              const std::function<void()>& section) {
+  TORCH_CHECK(wait_limit.count() > 0, "run_on_main(", what,
+              "): the wait limit must be positive, got ", wait_limit.count(), " ms");
+  if (world() == 1) {
+    section();
+    return;
+  }
+  // Rank 0 leaves its outcome under a key of this call's own; the others wait for it in the
+  // store, where no collective timeout runs.
+  const auto key = "vgrow/main/" + std::to_string(impl_->main_sections++);
+  constexpr std::string_view kDone = "done", kFailed = "failed: ";
+  std::string outcome(kDone);
+  std::exception_ptr failure;
+  if (is_main()) {
+    try {
+      section();
+    } catch (const std::exception& e) {
+      failure = std::current_exception();
+      outcome = std::string(kFailed) + message_of(e);
+    } catch (...) {
+      failure = std::current_exception();
+      outcome = std::string(kFailed) + "an exception of unknown type";
+    }
+    try {
+      impl_->store->set(key, std::vector<uint8_t>(outcome.begin(), outcome.end()));
+    } catch (const std::exception&) {
+      if (!failure) throw;  // else the section's own error is the one to report
+    }
+  } else {
+    std::vector<uint8_t> value;
+    try {
+      impl_->store->wait({key}, wait_limit);
+      value = impl_->store->get(key);
+    } catch (const std::exception& e) {
+      TORCH_CHECK(false, "rank ", rank(), " of ", world(), ": rank 0 did not finish its ", what,
+                  " within ", wait_limit.count() / 1000.0,
+                  " s: it has stopped, or is still at it\n  ", message_of(e));
+    }
+    outcome.assign(value.begin(), value.end());
+  }
+  // Past the barrier every rank has read the outcome: the key may go, and a failing rank 0
+  // may end (its TCPStore with it).
+  if (outcome == kDone) {
+    barrier();
+    if (is_main()) impl_->store->deleteKey(key);
+    return;
+  }
+  try {
+    barrier();
+  } catch (const std::exception&) {
+    // the section's failure is the news, not a rank that has gone since
+  }
+  if (failure) std::rethrow_exception(failure);
+  TORCH_CHECK(false, "rank ", rank(), " of ", world(), ": rank 0 failed in its ", what, ": ",
+              outcome.substr(std::min(outcome.size(), kFailed.size())));
 }
 
 std::shared_ptr<Distributed> init_from_env(std::chrono::milliseconds timeout,

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "vgrow/data/image_dataset.h"
+#include "vgrow/io/pixels.h"
 #include "vgrow/io/png.h"
 
 namespace vgrow::io {
@@ -15,7 +15,7 @@ torch::Tensor make_image_grid(const torch::Tensor& batch, const ImageGridOptions
   TORCH_CHECK(options.nrow > 0, "image grid nrow must be positive, got ", options.nrow);
   TORCH_CHECK(options.padding >= 0, "image grid padding must be non-negative, got ",
               options.padding);
-  const auto images = data::to_uint8(batch.cpu());
+  const auto images = to_uint8(batch.cpu());
   const int64_t n = images.size(0), c = images.size(1), h = images.size(2), w = images.size(3);
   const int64_t p = options.padding, cols = std::min(options.nrow, n), rows = (n + cols - 1) / cols;
   auto grid =

@@ -1,9 +1,14 @@
 #include "vgrow/io/plots.h"
 
-#include <cstdio>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
-#include <iostream>
 #include <sstream>
 
 #include <torch/torch.h>
@@ -15,42 +20,96 @@ namespace fs = std::filesystem;
 
 namespace {
 
-bool run_gnuplot(const std::string& script, const fs::path& png) {
-  if (!gnuplot_available()) return false;
-  const fs::path script_file = png.string() + ".gp";
-  {
-    std::ofstream out(script_file);
-    out << script;
+// Runs `program args...` with its output discarded and returns its exit status (-1 when it
+// cannot be started). An argument vector, never a shell: paths and titles stay data.
+int run_quietly(const std::vector<std::string>& argv) {
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = 0;
+  const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return -1;
   }
-  const fs::path tmp = png.string() + ".tmp.png";
-  const std::string cmd = "gnuplot -e \"outfile='" + tmp.string() + "'\" '" +
-                          script_file.string() + "' >/dev/null 2>&1";
-  const int rc = std::system(cmd.c_str());
-  fs::remove(script_file);
-  std::error_code ec;
-  if (rc != 0 || !fs::exists(tmp)) {
-    fs::remove(tmp, ec);
-    return false;
-  }
-  fs::rename(tmp, png, ec);
-  return !ec;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void write_points(const fs::path& file, const torch::Tensor& points) {
+// A new file beside `near` holding `content`, under a unique name created exclusively
+// (mkstemps: O_EXCL, so a planted file or link is never written through).
+fs::path unique_file(const fs::path& near, const std::string& tag, const std::string& content) {
+  std::string name = near.string() + "." + tag + "-XXXXXX";
+  const int fd = ::mkstemp(name.data());
+  TORCH_CHECK(fd >= 0, "cannot create a temporary file beside '", near.string(), "': ",
+              std::strerror(errno));
+  size_t done = 0;
+  while (done < content.size()) {
+    const auto n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    done += static_cast<size_t>(n);
+  }
+  ::close(fd);
+  TORCH_CHECK(done == content.size(), "cannot write '", name, "'");
+  return name;
+}
+
+// `script` starts with its `set terminal` line; the output file is set right after it. The
+// PNG is written atomically: gnuplot draws into write_atomically's temporary.
+bool run_gnuplot(const std::string& script, const fs::path& png) {
+  if (!gnuplot_available()) return false;
+  try {
+    write_atomically(png, [&](const fs::path& tmp) {
+      const auto first_line = script.find('\n') + 1;
+      const auto script_file = unique_file(
+          png, "gp", script.substr(0, first_line) + "set output " + gnuplot_quote(tmp.string()) +
+                         "\n" + script.substr(first_line));
+      const int rc = run_quietly({"gnuplot", script_file.string()});
+      std::error_code ignored;
+      fs::remove(script_file, ignored);
+      TORCH_CHECK(rc == 0, "gnuplot exited with status ", rc);
+    });
+  } catch (const c10::Error& e) {
+    TORCH_WARN("plot '", png.string(), "' not drawn: ", e.what_without_backtrace());
+    return false;
+  }
+  return true;
+}
+
+std::string points_text(const torch::Tensor& points) {
   const auto p = points.to(torch::kFloat64).contiguous();
   const auto* d = p.data_ptr<double>();
-  std::ofstream out(file);
+  std::ostringstream out;
   for (int64_t i = 0; i < p.size(0); ++i) out << d[2 * i] << ' ' << d[2 * i + 1] << '\n';
+  return out.str();
 }
 
 }  // namespace
 
+std::string gnuplot_quote(const std::string& text) {
+  std::string out = "'";
+  for (const char c : text) {
+    if (c == '\'') {
+      out += "''";  // gnuplot's escape inside a single-quoted string
+    } else if (c == '\n' || c == '\r') {
+      out += ' ';  // a newline would end the command
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
 bool gnuplot_available() {
   static const bool available = [] {
-    const bool ok = std::system("gnuplot --version >/dev/null 2>&1") == 0;
-    if (!ok) {
-      std::cerr << "vgrow: gnuplot not found; plots are skipped (apt-get install gnuplot-nox)\n";
-    }
+    const bool ok = run_quietly({"gnuplot", "--version"}) == 0;
+    if (!ok) TORCH_WARN("gnuplot not found; plots are skipped (apt-get install gnuplot-nox)");
     return ok;
   }();
   return available;
@@ -62,17 +121,18 @@ bool plot_scatter(const fs::path& png, const torch::Tensor& target, const torch:
                   samples.size(1) == 2,
               "plot_scatter needs [N, 2] points");
   if (!gnuplot_available()) return false;
-  const fs::path t = png.string() + ".target.dat", s = png.string() + ".samples.dat";
-  write_points(t, target);
-  write_points(s, samples);
+  const auto t = unique_file(png, "target", points_text(target));
+  const auto s = unique_file(png, "samples", points_text(samples));
   std::ostringstream gp;
-  gp << "set terminal pngcairo size 640,640 noenhanced\nset output outfile\n"
-     << "set size square\nset title '" << title << "'\n"
-     << "plot '" << t.string() << "' with points pt 7 ps 0.3 lc rgb '#a0a0a0' title 'target', '"
-     << s.string() << "' with points pt 7 ps 0.3 lc rgb '#d62728' title 'samples'\n";
+  gp << "set terminal pngcairo size 640,640 noenhanced\n"
+     << "set size square\nset title " << gnuplot_quote(title) << "\n"
+     << "plot " << gnuplot_quote(t.string())
+     << " with points pt 7 ps 0.3 lc rgb '#a0a0a0' title 'target', " << gnuplot_quote(s.string())
+     << " with points pt 7 ps 0.3 lc rgb '#d62728' title 'samples'\n";
   const bool ok = run_gnuplot(gp.str(), png);
-  fs::remove(t);
-  fs::remove(s);
+  std::error_code ignored;
+  fs::remove(t, ignored);
+  fs::remove(s, ignored);
   return ok;
 }
 
@@ -81,13 +141,13 @@ bool plot_curves(const fs::path& png, const fs::path& csv, const std::string& x,
   if (!gnuplot_available()) return false;
   std::ostringstream gp;
   const int rows = static_cast<int>((columns.size() + 1) / 2);
-  gp << "set terminal pngcairo size 1000," << 300 * rows << " noenhanced\nset output outfile\n"
+  gp << "set terminal pngcairo size 1000," << 300 * rows << " noenhanced\n"
      << "set datafile separator ','\nset key autotitle columnhead\nset grid\n"
      << "set multiplot layout " << rows << ",2\n";
   for (const auto& c : columns) {
-    gp << "set title '" << c << "'\nset xlabel '" << x << "'\n"
-       << "plot '" << csv.string() << "' using '" << x << "':'" << c
-       << "' with lines lw 2 notitle\n";
+    gp << "set title " << gnuplot_quote(c) << "\nset xlabel " << gnuplot_quote(x) << "\n"
+       << "plot " << gnuplot_quote(csv.string()) << " using " << gnuplot_quote(x) << ":"
+       << gnuplot_quote(c) << " with lines lw 2 notitle\n";
   }
   gp << "unset multiplot\n";
   return run_gnuplot(gp.str(), png);

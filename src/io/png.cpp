@@ -7,7 +7,7 @@
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #include <stb_image_write.h>
 
-#include "vgrow/data/image_dataset.h"
+#include "vgrow/io/pixels.h"
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/image_decode.h"
 
@@ -21,7 +21,7 @@ void write_png(const fs::path& path, const torch::Tensor& image) {
   TORCH_CHECK(image.size(1) > 0 && image.size(2) > 0, "write_png '", path.string(),
               "': empty image ", image.sizes());
   // stb wants interleaved rows: [H, W, C].
-  const auto pixels = data::to_uint8(image.cpu()).permute({1, 2, 0}).contiguous();
+  const auto pixels = to_uint8(image.cpu()).permute({1, 2, 0}).contiguous();
   const int h = static_cast<int>(image.size(1)), w = static_cast<int>(image.size(2));
   const int c = static_cast<int>(image.size(0));
 

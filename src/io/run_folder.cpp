@@ -1,32 +1,64 @@
 #include "vgrow/io/run_folder.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
 #include <iomanip>
 #include <sstream>
 
 #include <c10/util/Exception.h>
+#include <nlohmann/json.hpp>
+
+#include "vgrow/io/atomic_file.h"
 
 namespace vgrow::io {
 namespace fs = std::filesystem;
 
+bool is_safe_file_name(const std::string& name) {
+  if (name.empty() || name.size() > 100 || name[0] == '.' || name[0] == '-') return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+}
+
+std::optional<uint64_t> run_number(const std::string& folder_name) {
+  const auto dash = folder_name.find('-');
+  if (dash == 0 || dash == std::string::npos) return std::nullopt;
+  uint64_t number = 0;
+  const auto [end, ec] = std::from_chars(folder_name.data(), folder_name.data() + dash, number);
+  if (ec != std::errc() || end != folder_name.data() + dash) return std::nullopt;
+  return number;
+}
+
 fs::path create_run_folder(const fs::path& out_dir, const std::string& suffix) {
+  TORCH_CHECK(is_safe_file_name(suffix), "run folder name '", suffix,
+              "' may hold only letters, digits, '-', '_' and '.' (at most 100, not starting "
+              "with '.' or '-')");
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   TORCH_CHECK(!ec, "cannot create run folder root '", out_dir.string(), "': ", ec.message());
-  int next = 0;
+  uint64_t next = 0;
   for (const auto& entry : fs::directory_iterator(out_dir)) {
-    const auto name = entry.path().filename().string();
-    if (name.size() > 5 && std::isdigit(static_cast<unsigned char>(name[0]))) {
-      next = std::max(next, std::atoi(name.substr(0, 5).c_str()) + 1);
-    }
+    if (const auto n = run_number(entry.path().filename().string())) next = std::max(next, *n + 1);
   }
-  char prefix[16];
-  std::snprintf(prefix, sizeof(prefix), "%05d", next);
-  const auto dir = out_dir / (std::string(prefix) + "-" + suffix);
-  fs::create_directories(dir, ec);
-  TORCH_CHECK(!ec, "cannot create run folder '", dir.string(), "': ", ec.message());
-  return dir;
+  // mkdir fails on an existing folder, so two runs started together never share one: the
+  // loser of a race takes the next number.
+  for (int attempt = 0; attempt < 1000; ++attempt, ++next) {
+    char prefix[32];
+    std::snprintf(prefix, sizeof(prefix), "%05llu", static_cast<unsigned long long>(next));
+    const auto dir = out_dir / (std::string(prefix) + "-" + suffix);
+    if (::mkdir(dir.c_str(), 0777) == 0) return dir;
+    TORCH_CHECK(errno == EEXIST, "cannot create run folder '", dir.string(), "': ",
+                std::strerror(errno));
+  }
+  TORCH_CHECK(false, "cannot create a run folder in '", out_dir.string(),
+              "': 1000 numbers in a row were taken");
 }
 
 MetricsLog::MetricsLog(const fs::path& run_dir, const std::string& stem)
@@ -38,28 +70,65 @@ MetricsLog::MetricsLog(const fs::path& run_dir, const std::string& stem)
               run_dir.string(), "'");
 }
 
+std::string json_line(const std::vector<std::pair<std::string, double>>& row) {
+  nlohmann::ordered_json json = nlohmann::ordered_json::object();
+  for (const auto& [key, value] : row) {
+    // Counts (loop, passes) read as integers; NaN and Inf become null (nlohmann's rule).
+    const bool whole =
+        std::isfinite(value) && value == std::trunc(value) && std::abs(value) < 0x1p53;
+    if (whole) {
+      json[key] = static_cast<int64_t>(value);
+    } else {
+      json[key] = value;
+    }
+  }
+  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
 void MetricsLog::write(const std::vector<std::pair<std::string, double>>& row) {
-  std::ostringstream json, header, line;
-  json << std::setprecision(8) << "{";
+  std::ostringstream header, line;
   line << std::setprecision(8);
   for (size_t i = 0; i < row.size(); ++i) {
     const auto& [key, value] = row[i];
     const char* sep = i ? "," : "";
-    json << sep << "\"" << key << "\":";
-    if (std::isfinite(value)) json << value; else json << "null";
     header << sep << key;
     line << sep << value;
   }
-  json << "}\n";
   if (!header_written_) {
     csv_ << header.str() << "\n";
     header_written_ = true;
   }
   csv_ << line.str() << "\n";
-  jsonl_ << json.str();
+  jsonl_ << json_line(row);
   csv_.flush();
   jsonl_.flush();
   TORCH_CHECK(csv_.good() && jsonl_.good(), "writing the metrics log failed (disk full?)");
+}
+
+void drop_log_rows_after(const fs::path& run_dir, const std::string& stem, double last_loop) {
+  const auto csv = run_dir / (stem + ".csv"), jsonl = run_dir / (stem + ".jsonl");
+  auto kept = [&](const fs::path& file, const std::function<bool(const std::string&, bool)>& keep) {
+    if (!fs::exists(file)) return;
+    std::ifstream in(file);
+    std::string out, line;
+    for (bool first = true; std::getline(in, line); first = false) {
+      if (keep(line, first)) out += line + "\n";
+    }
+    write_text_atomically(file, out);
+  };
+  // A row is kept when its loop is known and not past `last_loop`; a torn last line goes.
+  kept(csv, [&](const std::string& line, bool header) {
+    if (header) return true;
+    double loop = 0;
+    const auto* first_end = line.data() + std::min(line.find(','), line.size());
+    const auto [end, ec] = std::from_chars(line.data(), first_end, loop);
+    return ec == std::errc() && end == first_end && loop <= last_loop;
+  });
+  kept(jsonl, [&](const std::string& line, bool) {
+    const auto row = nlohmann::json::parse(line, nullptr, false);
+    return !row.is_discarded() && row.is_object() && row.contains("loop") &&
+           row["loop"].is_number() && row["loop"].get<double>() <= last_loop;
+  });
 }
 
 }  // namespace vgrow::io

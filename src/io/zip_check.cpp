@@ -3,6 +3,7 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <fstream>
 #include <string>
@@ -22,6 +23,9 @@ constexpr uint32_t kEndOfDirectory = 0x06054b50, kZip64End = 0x06064b50;
 constexpr uint32_t kZip64Locator = 0x07064b50;
 constexpr size_t kEndSize = 22, kMaxComment = 0xFFFF;
 constexpr uint64_t kStored = 0, kDeflated = 8;
+// LibTorch's largest TorchScript code records are some 100 KiB. More is refused: deflated, it
+// would be a decompression bomb, however well it inflates.
+constexpr uint64_t kMaxCode = 16 << 20;
 
 uint64_t le(std::string_view b, size_t at, int bytes) {
   uint64_t v = 0;
@@ -29,9 +33,93 @@ uint64_t le(std::string_view b, size_t at, int bytes) {
   return v;
 }
 
+// LibTorch stores every record as it is, except the TorchScript code it writes under
+// "<archive>/code/" (sources and their debug pickles), which it deflates when over 200 bytes.
+bool is_code_record(std::string_view name) {
+  const auto slash = name.find('/');
+  return slash != std::string_view::npos && slash > 0 &&
+         name.substr(slash + 1).starts_with("code/");
+}
+
+bool consume(std::string_view& s, std::string_view prefix) {
+  if (!s.starts_with(prefix)) return false;
+  s.remove_prefix(prefix.size());
+  return true;
+}
+
+bool consume_suffix(std::string_view& s, std::string_view suffix) {
+  if (!s.ends_with(suffix)) return false;
+  s.remove_suffix(suffix.size());
+  return true;
+}
+
+bool is_identifier(std::string_view s) {
+  const auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  return !s.empty() && !std::isdigit(static_cast<unsigned char>(s[0])) &&
+         std::all_of(s.begin(), s.end(), word);
+}
+
+// "Tensor", "Tuple[float, float]", "__torch__.___torch_mangle_3.Module", ...
+bool is_type(std::string_view s) {
+  const auto part = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("_.[](), ").find(c) != std::string_view::npos;
+  };
+  return !s.empty() && std::all_of(s.begin(), s.end(), part);
+}
+
+// "name": an attribute name as LibTorch quotes it, with nothing to escape.
+bool is_quoted(std::string_view s) {
+  return s.size() >= 2 && s.front() == '"' && s.back() == '"' &&
+         s.substr(1, s.size() - 2).find_first_of("\"\\") == std::string_view::npos;
+}
+
+// ["weight", "bias", ]
+bool is_name_list(std::string_view s) {
+  if (!consume(s, "[")) return false;
+  while (!consume(s, "]")) {
+    const auto end = s.find("\", ");
+    if (end == std::string_view::npos || !is_quoted(s.substr(0, end + 1))) return false;
+    s.remove_prefix(end + 3);
+  }
+  return s.empty();
+}
+
+// The lines LibTorch writes for the classes of a saved archive (torch::serialize), whose
+// modules hold attributes and no methods:
+//   class Module(Module):
+//     __parameters__ = ["weight", ]      __buffers__ = [...]      __annotations__ = []
+//     __annotations__["0"] = __torch__.___torch_mangle_1.Module
+//     weight : Tensor
+bool is_declaration(std::string_view line) {
+  if (line.empty()) return true;
+  if (consume(line, "class ")) return consume_suffix(line, "(Module):") && is_identifier(line);
+  if (!consume(line, "  ")) return false;
+  if (consume(line, "__parameters__ = ") || consume(line, "__buffers__ = ")) {
+    return is_name_list(line);
+  }
+  if (line == "__annotations__ = []") return true;
+  if (consume(line, "__annotations__[")) {
+    const auto close = line.find("] = ");
+    return close != std::string_view::npos && is_quoted(line.substr(0, close)) &&
+           is_type(line.substr(close + 4));
+  }
+  const auto colon = line.find(" : ");
+  return colon != std::string_view::npos && is_identifier(line.substr(0, colon)) &&
+         is_type(line.substr(colon + 3));
+}
+
+// A line of a file for a message: printable, and not too long.
+std::string shown(std::string_view line) {
+  std::string out(line.substr(0, 100));
+  for (auto& c : out) c = std::isprint(static_cast<unsigned char>(c)) ? c : '?';
+  return line.size() > out.size() ? out + "..." : out;
+}
+
 class Archive {
  public:
-  Archive(const fs::path& file, const std::string& what) : what_(what), in_(file, std::ios::binary) {
+  Archive(const fs::path& file, const std::string& what, const ZipCheckOptions& options)
+      : what_(what), options_(options), in_(file, std::ios::binary) {
     TORCH_CHECK(in_.is_open(), what_, " cannot be opened");
     std::error_code ec;
     size_ = fs::file_size(file, ec);
@@ -103,30 +191,68 @@ class Archive {
       e += 4 + length;
     }
     const auto method = le(dir, at + 10, 2);
-    if (!(method == kStored && stored == size) && method != kDeflated) {
-      damaged("entry '" + name + "' has compression method " + std::to_string(method));
-    }
+    check_method(name, method, stored, size);
     const auto header = bytes(local, 30, "an entry");
     if (le(header, 0, 4) != kLocalHeader) damaged("entry '" + name + "' has no local header");
     const auto data = local + 30 + le(header, 26, 2) + le(header, 28, 2);
     if (data > dir_offset || stored > dir_offset - data) {
       damaged("entry '" + name + "' runs into the directory");
     }
-    const auto [crc_found, size_found] = checksum(data, stored, method == kDeflated, size);
+    const bool screened = options_.attributes_only && is_code_record(name) && name.ends_with(".py");
+    std::string code;
+    const auto [crc_found, size_found] =
+        checksum(data, stored, method == kDeflated, size, screened ? &code : nullptr);
     if (size_found != size) damaged("entry '" + name + "' does not hold the size it declares");
     if (crc_found != crc) damaged("entry '" + name + "' fails its CRC-32 check");
+    if (screened) check_declarations(name, code);
     return next;
   }
 
-  // CRC-32 and size of an entry's content: `n` bytes from `offset`, raw deflate or stored.
-  // Inflating stops soon after `expected` bytes: a damaged stream may expand without end.
+  // LibTorch compiles this code when it loads the archive, and its compiler is no hardened
+  // parser (a class constant in place of __buffers__ crashed it: fuzz/corpus/fuzz_checkpoint/
+  // crash-torchscript-parser-segv). An archive of attributes needs nothing but declarations.
+  void check_declarations(const std::string& name, std::string_view code) const {
+    size_t number = 1;
+    for (size_t start = 0; start <= code.size(); ++number) {
+      const auto end = std::min(code.find('\n', start), code.size());
+      const auto line = code.substr(start, end - start);
+      TORCH_CHECK(is_declaration(line), what_, ": entry '", name, "' line ", number,
+                  " is no attribute declaration: '", shown(line),
+                  "'; the TorchScript of a saved archive declares attributes only, and LibTorch "
+                  "would compile anything else");
+      start = end + 1;
+    }
+  }
+
+  // Stored entries, as LibTorch writes its records, and deflated TorchScript code (which it
+  // compresses) of a bounded size. Anything else was not written by LibTorch as it stands,
+  // and would only widen what LibTorch's reader has to decode.
+  void check_method(const std::string& name, uint64_t method, uint64_t stored,
+                    uint64_t size) const {
+    if (method == kStored) {
+      if (stored != size) damaged("entry '" + name + "' is stored but declares two sizes");
+    } else {
+      TORCH_CHECK(method == kDeflated, what_, ": entry '", name, "' has compression method ",
+                  method, "; only stored entries (method 0) are accepted, as LibTorch writes them");
+      TORCH_CHECK(is_code_record(name), what_, ": entry '", name,
+                  "' is compressed (deflate); only stored entries are accepted, as LibTorch "
+                  "writes them (it compresses its TorchScript code alone)");
+    }
+    TORCH_CHECK(!is_code_record(name) || size <= kMaxCode, what_, ": entry '", name, "' holds ",
+                size, " bytes of TorchScript code; more than ", kMaxCode, " is refused");
+  }
+
+  // CRC-32 and size of an entry's content: `n` bytes from `offset`, raw deflate or stored;
+  // the content itself too when `content` is given. Inflating stops soon after `expected`
+  // bytes: a damaged stream may expand without end.
   std::pair<uint64_t, uint64_t> checksum(uint64_t offset, uint64_t n, bool deflated,
-                                         uint64_t expected) {
+                                         uint64_t expected, std::string* content) {
     uLong crc = crc32(0, nullptr, 0);
     uint64_t size = 0;
     const auto add = [&](const char* p, size_t k) {
       crc = crc32_z(crc, reinterpret_cast<const Bytef*>(p), k);
       size += k;
+      if (content) content->append(p, k);
     };
     z_stream z{};
     if (deflated && inflateInit2(&z, -MAX_WBITS) != Z_OK) TORCH_CHECK(false, what_, ": zlib failed");
@@ -162,6 +288,7 @@ class Archive {
   }
 
   std::string what_;
+  ZipCheckOptions options_;
   std::ifstream in_;
   uint64_t size_ = 0;
   std::vector<char> chunk_ = std::vector<char>(1 << 20), inflated_ = std::vector<char>(1 << 20);
@@ -169,6 +296,8 @@ class Archive {
 
 }  // namespace
 
-void verify_zip(const fs::path& file, const std::string& what) { Archive(file, what).verify(); }
+void verify_zip(const fs::path& file, const std::string& what, const ZipCheckOptions& options) {
+  Archive(file, what, options).verify();
+}
 
 }  // namespace vgrow::io

@@ -5,11 +5,11 @@
 
 #include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <iostream>
+#include <filesystem>
 #include <numbers>
 
 #include "vgrow/metrics/inception.h"
+#include "vgrow/io/zip_check.h"
 
 namespace vgrow::metrics {
 
@@ -144,16 +144,11 @@ ClassifierTrainResult train_classifier(const LabelledImages& train, const Labell
       correct += logits.argmax(1).eq(y).sum().item<int64_t>();
     }
     result.test_accuracy = classifier_accuracy(model, test);
-    if (options.verbose) {
+    if (options.on_epoch) {
       const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-      char line[160];
-      std::snprintf(line, sizeof line,
-                    "classifier epoch %lld/%lld  loss %.4f  train-acc %.2f%%  test-acc %.2f%%  "
-                    "%.1f s",
-                    static_cast<long long>(epoch), static_cast<long long>(options.epochs),
-                    loss_sum / static_cast<double>(n), 100.0 * correct / static_cast<double>(n),
-                    100.0 * result.test_accuracy, took.count());
-      std::cout << line << std::endl;
+      options.on_epoch({epoch, options.epochs, loss_sum / static_cast<double>(n),
+                        static_cast<double>(correct) / static_cast<double>(n),
+                        result.test_accuracy, took.count()});
     }
   }
   model->eval();
@@ -178,12 +173,21 @@ void save_classifier(const std::string& path, const Classifier& model,
 }
 
 LoadedClassifier load_classifier(const std::string& path) {
+  if (!std::filesystem::exists(path)) {
+    throw ClassifierNotFound(path, "", "the classifier file '" + path + "' does not exist");
+  }
+  // Code-like input (LibTorch compiles its TorchScript): screened before LibTorch sees it,
+  // and every way LibTorch's loader fails becomes one error naming the file.
   torch::serialize::InputArchive archive;
   try {
+    io::verify_zip(path, "classifier file '" + path + "'");
     archive.load_from(path);
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, "cannot read a classifier from '", path,
                 "' (expected a file written by save_classifier): ", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    TORCH_CHECK(false, "cannot read a classifier from '", path,
+                "' (expected a file written by save_classifier): ", e.what());
   }
   c10::IValue format;
   TORCH_CHECK(

@@ -4,7 +4,6 @@
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <iostream>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -13,12 +12,13 @@ namespace vgrow::metrics {
 
 namespace {
 
-// Protocol helpers compute many FIDs with the same sample sizes; say each thing once.
-void print_once(const std::string& warning) {
+// The protocol computes many FIDs with the same sample sizes (draws, every in-training
+// evaluation); say each thing once. TORCH_WARN_ONCE would keep only the first sample size.
+void warn_once(const std::string& warning) {
   static std::mutex mutex;
-  static std::set<std::string> printed;
+  static std::set<std::string> said;
   std::lock_guard<std::mutex> lock(mutex);
-  if (printed.insert(warning).second) std::cerr << "warning: " << warning << '\n';
+  if (said.insert(warning).second) TORCH_WARN(warning);
 }
 
 std::string singular_warning(const GaussianStats& a, const GaussianStats& b) {
@@ -70,7 +70,7 @@ FidResult fid(const GaussianStats& a, const GaussianStats& b) {
   // FID is a squared distance; a negative value is round-off of two equal Gaussians.
   result.value = std::max(value, 0.0);
   result.warning = singular_warning(a, b);
-  if (!result.warning.empty()) print_once(result.warning);
+  if (!result.warning.empty()) warn_once(result.warning);
   return result;
 }
 

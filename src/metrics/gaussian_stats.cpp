@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "vgrow/io/zip_check.h"
+
 namespace vgrow::metrics {
 
 namespace {
@@ -67,10 +69,14 @@ void GaussianStats::save(const std::string& path) const {
 GaussianStats GaussianStats::load(const std::string& path) {
   torch::serialize::InputArchive archive;
   try {
+    io::verify_zip(path, "statistics file '" + path + "'");  // code-like input: screened first
     archive.load_from(path);
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, "cannot read Gaussian statistics from '", path,
                 "' (expected a file written by GaussianStats::save): ", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    TORCH_CHECK(false, "cannot read Gaussian statistics from '", path,
+                "' (expected a file written by GaussianStats::save): ", e.what());
   }
   c10::IValue format, count;
   TORCH_CHECK(

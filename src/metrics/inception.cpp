@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "vgrow/io/zip_check.h"
+
 namespace vgrow::metrics {
 
 namespace {
@@ -134,12 +136,19 @@ InceptionExtractor::InceptionExtractor(InceptionOptions options) : options_(std:
       "to pool-3 features [N, 2048], e.g. NVIDIA's inception-2015-12-05.pt";
   TORCH_CHECK(std::ifstream(options_.path).good(), "Inception model file '", options_.path,
               "' does not exist or cannot be read; expected ", expected);
+  // A TorchScript module with methods: its zip structure is screened, its code cannot be.
+  io::ZipCheckOptions zip;
+  zip.attributes_only = false;
   module_ = std::make_shared<Module>();
   try {
+    io::verify_zip(options_.path, "Inception model file '" + options_.path + "'", zip);
     module_->script = torch::jit::load(options_.path, torch::kCPU);
   } catch (const c10::Error& e) {
     TORCH_CHECK(false, "'", options_.path, "' is not a loadable TorchScript file; expected ",
                 expected, ". Loader said: ", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    TORCH_CHECK(false, "'", options_.path, "' is not a loadable TorchScript file; expected ",
+                expected, ". Loader said: ", e.what());
   }
   TORCH_CHECK(module_->script.find_method("forward").has_value(), "'", options_.path,
               "' has no forward method; expected ", expected);

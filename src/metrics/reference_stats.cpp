@@ -1,12 +1,13 @@
 #include "vgrow/metrics/reference_stats.h"
 
+#include <cstdio>
 #include <cstdlib>
-#include <iostream>
 
 #include <torch/torch.h>
 
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/io/atomic_file.h"
+#include "vgrow/io/pixels.h"
 
 namespace vgrow::metrics {
 namespace fs = std::filesystem;
@@ -37,8 +38,7 @@ GaussianStats cached_reference_stats(const fs::path& cache_dir, const std::strin
       if (from_cache) *from_cache = true;
       return stats;
     } catch (const c10::Error& e) {
-      std::cerr << "vgrow: recomputing reference statistics: " << e.what_without_backtrace()
-                << "\n";
+      TORCH_WARN("recomputing reference statistics: ", e.what_without_backtrace());
     }
   }
   auto stats = compute();
@@ -59,10 +59,25 @@ GaussianStats feature_stats(FeatureExtractor& extractor, const torch::Tensor& im
   GaussianStatsAccumulator acc;
   for (int64_t i = 0; i < images.size(0); i += chunk) {
     auto x = images.slice(0, i, std::min(i + chunk, images.size(0)));
-    if (x.scalar_type() == torch::kUInt8) x = data::to_float(x);
+    if (x.scalar_type() == torch::kUInt8) x = io::to_float(x);
     acc.add(extractor.features(x));
   }
   return acc.finish();
+}
+
+std::string content_digest(const torch::Tensor& tensor) {
+  const auto t = tensor.contiguous().cpu();
+  uint64_t h = 0xcbf29ce484222325ull;
+  auto mix = [&h](const unsigned char* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) h = (h ^ p[i]) * 0x100000001b3ull;
+  };
+  for (const auto size : t.sizes()) mix(reinterpret_cast<const unsigned char*>(&size), sizeof size);
+  const auto type = static_cast<int>(t.scalar_type());
+  mix(reinterpret_cast<const unsigned char*>(&type), sizeof type);
+  mix(static_cast<const unsigned char*>(t.data_ptr()), t.numel() * t.element_size());
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
 }
 
 std::string reference_stats_key(const std::string& dataset, const std::string& split,

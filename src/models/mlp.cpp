@@ -9,7 +9,9 @@ MLPGeneratorImpl::MLPGeneratorImpl(MLPGeneratorOptions options_) : options(std::
 }
 
 void MLPGeneratorImpl::reset() {
-  TORCH_CHECK(options.layers() >= 1 && options.hidden() >= 1, "MLP generator needs layers >= 1");
+  TORCH_CHECK(options.layers() >= 1 && options.hidden() >= 1,
+              "MLP generator needs layers >= 1 and hidden >= 1, got layers ", options.layers(),
+              ", hidden ", options.hidden());
   int64_t out = 1;
   for (auto s : options.output_shape()) out *= s;
   layers_ = register_module("layers", torch::nn::ModuleList());
@@ -41,7 +43,8 @@ MLPDiscriminatorImpl::MLPDiscriminatorImpl(MLPDiscriminatorOptions options_)
 
 void MLPDiscriminatorImpl::reset() {
   TORCH_CHECK(options.layers() >= 1 && options.hidden() >= 1,
-              "MLP discriminator needs layers >= 1");
+              "MLP discriminator needs layers >= 1 and hidden >= 1, got layers ",
+              options.layers(), ", hidden ", options.hidden());
   layers_ = register_module("layers", torch::nn::ModuleList());
   int64_t in = options.input_dim();
   for (int64_t i = 0; i <= options.layers(); ++i) {

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "vgrow/mixed_precision.h"
+#include "vgrow/support/mixed_precision.h"
 #include "vgrow/models/flop_count.h"
 
 namespace vgrow::models {

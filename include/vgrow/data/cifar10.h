@@ -8,7 +8,8 @@
 
 namespace vgrow::data {
 
-// One batch file -> images uint8 [N, 3, 32, 32], labels int64 [N] in 0..9.
+// One batch file -> images uint8 [N, 3, 32, 32], labels int64 [N] in 0..9. A file over 1 GiB
+// (35 times a real batch) is refused from its size, before it is read.
 ImageDataset read_cifar10_batch(const std::filesystem::path& path);
 
 // "train": data_batch_1.bin .. data_batch_5.bin of dir, concatenated; "test": test_batch.bin.

@@ -34,10 +34,6 @@ ImageDataset load_image_dataset(const ImageDatasetOptions& options);
 // enlarging, area averaging when shrinking; rounded back to uint8.
 torch::Tensor resize_images(const torch::Tensor& images, int64_t size);
 
-// uint8 [0, 255] -> float32 [-1, 1], and back (clamped and rounded).
-torch::Tensor to_float(const torch::Tensor& images);
-torch::Tensor to_uint8(const torch::Tensor& images);
-
 // Infinite sampler without replacement: walks one random permutation (torch::randperm on
 // the global generator) and draws a fresh one only when it is used up.
 class ImageSource : public RealSource {

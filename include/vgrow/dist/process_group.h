@@ -2,14 +2,22 @@
 // Data-parallel training over processes and machines on PyTorch's c10d engine.
 //
 // One process per rank, configured by torchrun's variables (MASTER_ADDR, MASTER_PORT, RANK,
-// WORLD_SIZE, LOCAL_RANK); rendezvous through a c10d TCPStore served by rank 0; Gloo on the
-// CPU, NCCL on the GPU (when LibTorch was built with it). A world of one is the plain
-// process: no store, no process group, every collective the identity.
+// WORLD_SIZE, LOCAL_RANK); Gloo on the CPU, NCCL on the GPU (when LibTorch was built with it).
+// A world of one is the plain process: no store, no process group, every collective the
+// identity.
+//
+// The ranks meet through a c10d store. Across hosts it is a TCPStore served by rank 0 at
+// MASTER_ADDR:MASTER_PORT: LibTorch 1.13 binds that server to every interface and it has no
+// authentication, so multi-host runs belong on a trusted network. Ranks on one host meet
+// through a FileStore instead when VGROW_STORE_FILE names one (a PrivateStoreFile): no port
+// is opened, and only this user can read or write the file.
 //
 // Every call below is collective: each rank makes the same calls in the same order. A rank
 // that dies, or never arrives, makes the others throw within the timeout instead of hanging.
 
 #include <chrono>
+#include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +33,36 @@ struct DistContext {
   int local_rank = 0;  // rank on this machine: picks the GPU
   std::string master_addr = "127.0.0.1";
   int master_port = 29500;
+  std::string store_file;  // a FileStore on this host instead of the TCPStore; empty: TCPStore
 };
 
-// Reads the torchrun variables; a world of one when WORLD_SIZE is unset or 1.
+// The environment variable that names the rendezvous file (DistContext::store_file).
+inline constexpr const char* kStoreFileVariable = "VGROW_STORE_FILE";
+
+// Reads the torchrun variables and VGROW_STORE_FILE; a world of one when WORLD_SIZE is unset
+// or 1.
 DistContext context_from_env();
+
+// A rendezvous file for ranks on this host: an empty file, mode 0600, in a new folder, mode
+// 0700, under the temporary directory; both are removed with this object. Ranks that get its
+// path (DistContext::store_file) meet through it without opening a port.
+class PrivateStoreFile {
+ public:
+  PrivateStoreFile();
+  ~PrivateStoreFile();
+  PrivateStoreFile(const PrivateStoreFile&) = delete;
+  PrivateStoreFile& operator=(const PrivateStoreFile&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// "TORCH_NCCL_ASYNC_ERROR_HANDLING=1" (PyTorch 2.2 on; "NCCL_ASYNC_ERROR_HANDLING=1" before):
+// the setting with which ProcessGroupNCCL aborts collectives that a dead or stuck peer holds
+// up, so that the job ends within the timeout. Empty when the environment already sets
+// either variable: the user's choice stands.
+std::string nccl_error_handling_setting();
 
 class Distributed {
  public:
@@ -45,7 +79,7 @@ class Distributed {
   int world() const { return context_.world; }
   bool is_main() const { return context_.rank == 0; }
   const DistContext& context() const { return context_; }
-  // "2 ranks, gloo, rendezvous at 127.0.0.1:29500" (or "1 process").
+  // "2 ranks, gloo, rendezvous at 127.0.0.1:29500" (or "... in <store file>", "1 process").
   std::string describe() const;
 
   // Averages floating-point tensors over ranks, in place. The tensors are packed into a few
@@ -59,6 +93,18 @@ class Distributed {
   // Throws on every rank, naming the ranks that differ, unless every rank holds bitwise
   // the same values as rank 0. `what` names the tensors in the message.
   void check_same(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  // Throws on every rank unless every rank holds the same `text` as rank 0, naming `what`,
+  // the ranks that differ and the first line where the first of them differs from rank 0
+  // (the resolved config: "key = value" lines).
+  void check_same_text(const std::string& text, const std::string& what);
+
+  // Runs `section` on rank 0 alone while the other ranks wait for it up to `wait_limit`,
+  // instead of the collective timeout: work only rank 0 does (in-training evaluation) may
+  // take far longer than any collective. Then every rank passes a barrier. An exception in
+  // `section` is rethrown on rank 0 and makes the other ranks throw, naming `what` and its
+  // message. A rank 0 that dies ends the wait early where its TCPStore dies with it.
+  void run_on_main(const std::string& what, std::chrono::milliseconds wait_limit,
+                   const std::function<void()>& section);
 
  private:
   struct Impl;  // keeps c10d and gloo headers out of this one

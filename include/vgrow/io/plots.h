@@ -1,6 +1,6 @@
 #pragma once
 // Plots drawn by gnuplot (Debian's gnuplot-nox). Without gnuplot, training carries on:
-// the first call says so once and every call returns false.
+// the first call warns once (TORCH_WARN) and every call returns false.
 
 #include <filesystem>
 #include <string>
@@ -10,7 +10,11 @@
 
 namespace vgrow::io {
 
+// gnuplot is started with an argument vector, never through a shell; every path and title
+// goes into its script through gnuplot_quote.
 bool gnuplot_available();
+// `text` as a single-quoted gnuplot string ('' for a quote; newlines become spaces).
+std::string gnuplot_quote(const std::string& text);
 
 // Scatter of generated points over target points ([N, 2] each) into a PNG.
 bool plot_scatter(const std::filesystem::path& png, const torch::Tensor& target,

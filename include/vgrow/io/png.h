@@ -8,7 +8,7 @@
 namespace vgrow::io {
 
 // image: [C, H, W] with C 1 or 3, uint8 or floating point in [-1, 1] (clamped).
-// Atomic: written to "<path>.tmp", then renamed over path.
+// Atomic: written to a unique temporary beside path, then renamed over it (atomic_file.h).
 void write_png(const std::filesystem::path& path, const torch::Tensor& image);
 
 // uint8 [C, H, W] with C as stored in the file (1 to 4).

@@ -3,15 +3,27 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace vgrow::io {
 
-// Creates `<out_dir>/<NNNNN>-<suffix>` with NNNNN one past the highest existing number.
+// Letters, digits, '-', '_' and '.', at most 100, not starting with '.' or '-': a name that
+// is one path component on any system and means nothing to a shell.
+bool is_safe_file_name(const std::string& name);
+// The number a run folder's name starts with ("00012-fashion-mnist-kl" -> 12), any length.
+std::optional<uint64_t> run_number(const std::string& folder_name);
+// Creates `<out_dir>/<NNNNN>-<suffix>` with NNNNN past the highest existing number, and
+// exclusively: a folder another run created first is never shared. `suffix` must be a safe
+// file name.
 std::filesystem::path create_run_folder(const std::filesystem::path& out_dir,
                                         const std::string& suffix);
+
+// One JSON object on one line, keys in row order, whole numbers as integers, NaN and Inf
+// as null (JSON has no NaN): the format of MetricsLog's .jsonl.
+std::string json_line(const std::vector<std::pair<std::string, double>>& row);
 
 // One row per logged outer loop, as JSON lines (<stem>.jsonl) and CSV (<stem>.csv): stats
 // for the training numbers, eval for the in-training scores. Appends when the files exist,
@@ -27,5 +39,11 @@ class MetricsLog {
   std::ofstream jsonl_, csv_;
   bool header_written_ = false;
 };
+
+// A resumed run continues from its checkpoint's loop: rows of <stem>.csv/.jsonl logged after
+// it (by a run killed between checkpoints) are dropped, so no loop appears twice. Call before
+// a MetricsLog opens the files.
+void drop_log_rows_after(const std::filesystem::path& run_dir, const std::string& stem,
+                         double last_loop);
 
 }  // namespace vgrow::io

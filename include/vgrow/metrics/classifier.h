@@ -10,6 +10,8 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "vgrow/metrics/feature_extractor.h"
@@ -46,6 +48,16 @@ struct LabelledImages {
   torch::Tensor labels;  // int64 [N] in [0, num_classes)
 };
 
+// What one training epoch did, for whoever shows progress.
+struct ClassifierEpoch {
+  int64_t epoch = 0;  // 1-based
+  int64_t epochs = 0;
+  double loss = 0.0;            // mean training cross-entropy
+  double train_accuracy = 0.0;  // in [0, 1], on the augmented batches as trained
+  double test_accuracy = 0.0;   // in [0, 1]
+  double seconds = 0.0;
+};
+
 struct ClassifierTrainOptions {
   ClassifierOptions model;  // in_channels is taken from the images
   int64_t epochs = 10;
@@ -55,7 +67,7 @@ struct ClassifierTrainOptions {
   uint64_t seed = 0;             // initialisation (global torch seed), shuffling, flips
   bool horizontal_flip = false;  // a valid augmentation for clothes, not for digits
   int64_t threads = 0;           // torch::set_num_threads when > 0
-  bool verbose = true;           // one line per epoch on std::cout
+  std::function<void(const ClassifierEpoch&)> on_epoch;  // after each epoch, when set
 };
 
 struct ClassifierTrainResult {
@@ -80,7 +92,18 @@ struct LoadedClassifier {
   ClassifierMetadata metadata;
 };
 
-// One file holding the architecture options, the metadata and the weights.
+// A classifier file that does not exist. Its own type so that a caller can say how to
+// make one (the CLI names `vgrow classifier train`).
+class ClassifierNotFound : public std::runtime_error {
+ public:
+  ClassifierNotFound(std::string path, std::string dataset, const std::string& message)
+      : std::runtime_error(message), path(std::move(path)), dataset(std::move(dataset)) {}
+  std::string path;     // the missing file
+  std::string dataset;  // what it should classify; empty when the caller does not know
+};
+
+// One file holding the architecture options, the metadata and the weights. Loading a file
+// that does not exist throws ClassifierNotFound.
 void save_classifier(const std::string& path, const Classifier& model,
                      const ClassifierMetadata& metadata);
 LoadedClassifier load_classifier(const std::string& path);

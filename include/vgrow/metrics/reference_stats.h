@@ -33,6 +33,10 @@ GaussianStats cached_reference_stats(const std::filesystem::path& cache_dir,
 GaussianStats feature_stats(FeatureExtractor& extractor, const torch::Tensor& images,
                             int64_t chunk = 1000);
 
+// A 64-bit FNV-1a digest of a tensor's bytes (and shape and type) as 16 hex digits: cached
+// statistics are keyed by the images themselves, not by where they were read from.
+std::string content_digest(const torch::Tensor& tensor);
+
 // The cache key of a dataset split under an extractor, e.g.
 // "fashion-mnist-train-32px-classifier-fashion-mnist-sha256-1f2e...".
 std::string reference_stats_key(const std::string& dataset, const std::string& split,

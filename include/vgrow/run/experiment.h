@@ -1,0 +1,43 @@
+#pragma once
+// Turns a resolved Config into the pieces of a run: data source, G and D, the trainer.
+
+#include <memory>
+
+#include <torch/nn/modules/container/any.h>
+
+#include "vgrow/run/config.h"
+#include "vgrow/data/image_dataset.h"
+#include "vgrow/data/source.h"
+#include "vgrow/core/trainer.h"
+
+namespace vgrow {
+
+// "auto" resolves to cuda when LibTorch sees a GPU.
+torch::Device resolve_device(const std::string& name);
+
+std::shared_ptr<data::RealSource> make_data_source(const Config& config);
+// How the config's image dataset is loaded for a split ("train" or "test").
+data::ImageDatasetOptions image_dataset_options(const Config& config, const std::string& split);
+
+struct Networks {
+  torch::nn::AnyModule generator;
+  torch::nn::AnyModule discriminator;
+};
+// G maps [N, latent_dim] to samples of `sample_shape`; D maps those to [N] logits.
+Networks make_networks(const Config& config, const std::vector<int64_t>& sample_shape);
+
+// A generator restored from a checkpoint (or a run folder's newest one), in eval mode.
+struct TrainedGenerator {
+  Config config;
+  std::vector<int64_t> sample_shape;
+  int64_t loop = 0;
+  torch::nn::AnyModule generator;
+};
+TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir);
+
+TrainerOptions make_trainer_options(const Config& config);
+
+// Seeds, threads, data, networks and trainer, in an order that makes runs repeatable.
+std::unique_ptr<Trainer> make_trainer(const Config& config);
+
+}  // namespace vgrow

@@ -1,0 +1,108 @@
+#include "vgrow/core/divergence.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include <c10/util/Exception.h>
+#include <torch/torch.h>
+
+namespace vgrow {
+namespace {
+
+struct NamedKind {
+  const char* name;
+  DivergenceKind kind;
+};
+
+constexpr NamedKind kNames[] = {
+    {"kl", DivergenceKind::KL},
+    {"js", DivergenceKind::JS},
+    {"logd", DivergenceKind::LogD},
+    {"jeffreys", DivergenceKind::Jeffreys},
+    {"pearson", DivergenceKind::PearsonChi2},
+    {"reverse-kl", DivergenceKind::ReverseKL},
+    {"hellinger", DivergenceKind::SquaredHellinger},
+};
+
+// e^{+-D} overflows float32 beyond |D| ~ 88; clamping D first keeps every weight finite,
+// and the cap (max_velocity_scale) binds long before this bound does.
+constexpr double kExpArgBound = 30.0;
+
+}  // namespace
+
+Divergence::Divergence(DivergenceKind kind, DivergenceOptions options)
+    : kind_(kind), options_(options) {
+  TORCH_CHECK(options_.max_velocity_scale > 0.0 && std::isfinite(options_.max_velocity_scale),
+              "divergence max_velocity_scale must be a positive finite number, got ",
+              options_.max_velocity_scale);
+}
+
+Divergence Divergence::from_name(std::string_view name, DivergenceOptions options) {
+  std::string lower(name);
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "jeffrey") lower = "jeffreys";  // the authors' spelling
+  for (const auto& entry : kNames) {
+    if (lower == entry.name) return Divergence(entry.kind, options);
+  }
+  std::string known;
+  for (const auto& entry : kNames) known += std::string(known.empty() ? "" : ", ") + entry.name;
+  TORCH_CHECK(false, "unknown divergence '", name, "' (known: ", known, ")");
+}
+
+std::vector<std::string> Divergence::names() {
+  std::vector<std::string> out;
+  for (const auto& entry : kNames) out.emplace_back(entry.name);
+  return out;
+}
+
+std::string Divergence::name() const {
+  for (const auto& entry : kNames) {
+    if (entry.kind == kind_) return entry.name;
+  }
+  return "?";
+}
+
+double Divergence::f(double u) const {
+  TORCH_CHECK(u > 0.0, "f(u) needs u > 0, got ", u);
+  return f(torch::tensor({u}, torch::kFloat64)).item<double>();
+}
+
+torch::Tensor Divergence::f(const torch::Tensor& u) const {
+  switch (kind_) {
+    case DivergenceKind::KL: return u * u.log();
+    case DivergenceKind::JS: return u * u.log() - (u + 1) * ((u + 1) / 2).log();
+    case DivergenceKind::LogD: return (u + 1) * (u + 1).log() - 2.0 * std::log(2.0);
+    case DivergenceKind::Jeffreys: return (u - 1) * u.log();
+    case DivergenceKind::PearsonChi2: return (u - 1).square();
+    case DivergenceKind::ReverseKL: return -u.log();
+    case DivergenceKind::SquaredHellinger: return (u.sqrt() - 1).square();
+  }
+  return torch::zeros_like(u);
+}
+
+torch::Tensor Divergence::velocity_scale(const torch::Tensor& d) const {
+  const auto dc = d.clamp(-kExpArgBound, kExpArgBound);
+  torch::Tensor s;
+  switch (kind_) {
+    case DivergenceKind::KL: s = torch::ones_like(d); break;            // f'' = 1/u
+    case DivergenceKind::JS: s = torch::sigmoid(d); break;              // f'' = 1/(u(u+1))
+    case DivergenceKind::LogD: s = torch::sigmoid(-d); break;           // f'' = 1/(u+1)
+    case DivergenceKind::Jeffreys: s = 1.0 + dc.exp(); break;           // f'' = 1/u + 1/u^2
+    case DivergenceKind::PearsonChi2: s = 2.0 * (-dc).exp(); break;     // f'' = 2
+    case DivergenceKind::ReverseKL: s = dc.exp(); break;                // f'' = 1/u^2
+    case DivergenceKind::SquaredHellinger: s = 0.5 * (0.5 * dc).exp(); break;  // f'' = u^{-3/2}/2
+  }
+  return s.clamp_max(options_.max_velocity_scale);
+}
+
+double Divergence::velocity_scale(double d) const {
+  return velocity_scale(torch::tensor({d}, torch::kFloat64)).item<double>();
+}
+
+torch::Tensor Divergence::estimate(const torch::Tensor& d_real) const {
+  return f((-d_real.to(torch::kFloat64).clamp(-kExpArgBound, kExpArgBound)).exp()).mean();
+}
+
+}  // namespace vgrow

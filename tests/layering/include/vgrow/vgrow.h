@@ -1,0 +1,2 @@
+#pragma once
+#include "vgrow/core/particles.h"

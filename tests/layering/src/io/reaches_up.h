@@ -1,0 +1,3 @@
+#pragma once
+// An io file that reaches up into core.
+#include "vgrow/core/particles.h"
