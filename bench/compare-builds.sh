@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Two vgrow binaries on the same `vgrow bench` loop, alternating round by round so drift in
-# the machine's load hits both; prints each round's median seconds per outer loop and the
+# Two vgrow binaries on the same `vgrow bench` loop, alternating (and swapping which goes
+# first) round by round so drift in the machine's load hits both; prints each round's median seconds per outer loop and the
 # ratio of the medians (old / new: above 1 means the new binary is faster).
 #
 #   bench/compare-builds.sh OLD_VGROW NEW_VGROW [--rounds 2] [-- bench arguments]
@@ -25,7 +25,9 @@ seconds() {  # the median seconds per loop from the bench's JSON line
 }
 old_times=() new_times=()
 for round in $(seq 1 "$rounds"); do
-  o=$(seconds "$old"); n=$(seconds "$new")
+  # Odd rounds run the old binary first, even rounds the new one: neither always goes first.
+  if [ $((round % 2)) -eq 1 ]; then o=$(seconds "$old"); n=$(seconds "$new")
+  else n=$(seconds "$new"); o=$(seconds "$old"); fi
   old_times+=("$o"); new_times+=("$n")
   echo "round $round: old $o s/loop, new $n s/loop"
 done

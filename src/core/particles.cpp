@@ -39,7 +39,7 @@ FlowVelocity flow_velocity(torch::nn::AnyModule& discriminator, const torch::Ten
                            const Divergence& divergence, const Autocast& autocast) {
   const auto rg = ratio_and_gradient(discriminator, x, autocast);
   torch::NoGradGuard no_grad;
-  return {per_sample(divergence.velocity_scale(rg.d), x.dim()) * rg.grad, rg.d, rg.grad};
+  return {per_sample(divergence.velocity_scale(rg.d), x.dim()), rg.d, rg.grad};
 }
 
 ChunkFlow flow_chunk(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
@@ -47,7 +47,7 @@ ChunkFlow flow_chunk(torch::nn::AnyModule& discriminator, const torch::Tensor& x
                      const Autocast& autocast) {
   const auto v = flow_velocity(discriminator, x, divergence, autocast);
   torch::NoGradGuard no_grad;
-  auto moved = x + options.eta() * v.velocity;
+  auto moved = x + v.along(options.eta());
   if (options.clamp_min() || options.clamp_max()) {
     moved = moved.clamp(to_c10(options.clamp_min()), to_c10(options.clamp_max()));
   }

@@ -132,6 +132,10 @@ struct Key {
     info.rule = std::move(rule);
     return *this;
   }
+  Key& between(int64_t min, int64_t max) {
+    return check([min, max](double v) { return v >= min && v <= max; },
+                 "must be from " + std::to_string(min) + " to " + std::to_string(max));
+  }
   Key& at_least(int64_t min) {
     return check([min](double v) { return v >= min; }, "must be at least " + std::to_string(min));
   }
@@ -250,15 +254,16 @@ const std::vector<Key>& schema() {
           .choices(dataset_names()),
       KEY(data, path, "dataset folder or CSV file (empty = the dataset's default)"),
       KEY(data, target, "2-D target for dataset = toy").choices(toy_target_names()),
-      KEY(data, image_size, "image side in pixels").at_least(8),
+      KEY(data, image_size, "image side in pixels").between(8, 1024),
       KEY(data, limit, "use only the first N training images (0 = all)").at_least(0),
       KEY(model, arch, "G and D networks (resnet is the paper's; mlp also takes 2-D data)")
           .choices({"resnet", "dcgan", "mlp"}),
-      KEY(model, g_width, "generator channels (resnet, dcgan)").at_least(1),
-      KEY(model, d_width, "discriminator channels (resnet, dcgan)").at_least(1),
-      KEY(model, latent_dim, "dimension of z").at_least(1),
-      KEY(model, mlp_hidden, "MLP hidden units").at_least(1),
-      KEY(model, mlp_layers, "MLP hidden layers").at_least(1),
+      // Network sizes are bounded: a shared config or a stored one cannot ask for terabytes.
+      KEY(model, g_width, "generator channels (resnet, dcgan)").between(1, 4096),
+      KEY(model, d_width, "discriminator channels (resnet, dcgan)").between(1, 4096),
+      KEY(model, latent_dim, "dimension of z").between(1, 65536),
+      KEY(model, mlp_hidden, "MLP hidden units").between(1, 65536),
+      KEY(model, mlp_layers, "MLP hidden layers").between(1, 64),
       KEY(model, spectral_norm, "spectral norm on D (and ResNet G)"),
       KEY(model, power_iterations, "spectral norm power iterations").at_least(1),
       // The same function computed another way, so a resumed run may switch.

@@ -83,6 +83,13 @@ TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir
   const auto info = io::read_generator_checkpoint(file);
   TrainedGenerator out;
   apply_toml(out.config, info.config_toml, file.string());
+  // The stored config builds the network: refused before it can ask for absurd sizes.
+  try {
+    validate(out.config);
+  } catch (const c10::Error& e) {
+    TORCH_CHECK(false, "checkpoint '", file.string(), "' holds an invalid config: ",
+                e.what_without_backtrace());
+  }
   out.sample_shape = info.sample_shape;
   out.loop = info.loop;
   out.generator = make_networks(out.config, info.sample_shape).generator;

@@ -26,7 +26,7 @@ torch::Tensor loss_gradient(torch::nn::AnyModule& d, const torch::Tensor& x,
 TEST(FlowStep, JSVelocityIsMinimaxGeneratorGradient) {
   auto d = small_discriminator();
   const auto x = torch::randn({32, 6});
-  const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("js")).velocity;
+  const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("js")).along();
   const auto g = loss_gradient(d, x, [](torch::Tensor y) { return torch::log1p(-torch::sigmoid(y)); });
   EXPECT_TRUE(torch::allclose(v, -g, 1e-5, 1e-6));
 }
@@ -35,7 +35,7 @@ TEST(FlowStep, JSVelocityIsMinimaxGeneratorGradient) {
 TEST(FlowStep, LogDVelocityIsNonSaturatingGeneratorGradient) {
   auto d = small_discriminator();
   const auto x = torch::randn({32, 6});
-  const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("logd")).velocity;
+  const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("logd")).along();
   const auto g = loss_gradient(d, x, [](torch::Tensor y) { return -torch::log_sigmoid(y); });
   EXPECT_TRUE(torch::allclose(v, -g, 1e-5, 1e-6));
 }

@@ -137,6 +137,24 @@ TEST(Checkpoint, ResumeSkipsADamagedNewestCheckpointAndSaysSo) {
   EXPECT_THAT(r.output, HasSubstr("every checkpoint in"));
 }
 
+// The config stored in a checkpoint builds the generator: a damaged or hostile one is refused
+// by name before it can ask for a network of any size.
+TEST(Checkpoint, AStoredConfigIsValidatedBeforeItBuildsAnything) {
+  TempDir dir("vgrow-ckpt");
+  auto r = run_cli("train toy-8gaussians --quiet run.loops=1 run.out_dir=" + dir.str());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto trained = vgrow::load_trained_generator(only_run(dir.path()).string());
+  auto trainer = vgrow::make_trainer(trained.config);
+  auto hostile = trained.config;
+  hostile.model.mlp_hidden = 1'000'000'000;
+  const auto file = dir.path() / "hostile.pt";
+  vgrow::io::save_checkpoint_file(file, *trainer, vgrow::to_toml(hostile));
+  r = run_cli("sample " + file.string() + " -n 4 -o " + dir.str() + "/x.csv");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("holds an invalid config"));
+  EXPECT_THAT(r.output, HasSubstr("model.mlp_hidden"));
+}
+
 // A writer killed half way leaves the previous file whole and loadable.
 TEST(Checkpoint, KilledWriteLeavesThePreviousCheckpointLoadable) {
   TempDir dir("vgrow-ckpt");

@@ -336,4 +336,16 @@ TEST(Config, OverridesMustBeUtf8TextAndRoundTrip) {
   EXPECT_EQ(c.data.path, "donn\xc3\xa9" "es/\xe2\x82\xac \"quoted\" 'x'");
 }
 
+// A shared config cannot ask for networks of absurd size: each size key has a ceiling.
+TEST(Config, NetworkSizesAreBounded) {
+  for (const std::string key : {"model.g_width", "model.d_width", "model.latent_dim",
+                                "model.mlp_hidden", "model.mlp_layers", "data.image_size"}) {
+    Config c;
+    vgrow::apply_override(c, key + "=1000000");
+    const auto msg = error_of([&] { vgrow::validate(c); });
+    EXPECT_NE(msg.find("config key '" + key + "' = 1000000: must be from"), std::string::npos)
+        << msg;
+  }
+}
+
 }  // namespace

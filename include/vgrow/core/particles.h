@@ -27,12 +27,17 @@ struct FlowStepStats {
   torch::Tensor mean_d;          // mean D on the particles before the step
 };
 
-// The velocity v(x) = s(D(x)) * grad_x D(x) of the divergence's gradient flow at x, the one
-// place this equation is written: every flow step (flow_chunk) moves particles along it.
+// The velocity v(x) = s(D(x)) * grad_x D(x) of the divergence's gradient flow at x; every
+// flow step (flow_chunk) moves particles by along(eta) = eta * v, the one place this
+// equation is written.
 struct FlowVelocity {
-  torch::Tensor velocity;  // s(D(x)) * grad_x D(x), shaped like x
-  torch::Tensor d;         // D(x), detached, [N]
-  torch::Tensor grad;      // grad_x D(x), shaped like x
+  torch::Tensor scale;  // s(D(x)), one per particle, shaped [N, 1, ...] to broadcast over x
+  torch::Tensor d;      // D(x), detached, [N]
+  torch::Tensor grad;   // grad_x D(x), shaped like x
+
+  // step * v(x); the step multiplies the per-particle scale first, so the whole pool is
+  // touched once.
+  torch::Tensor along(double step = 1.0) const { return (step * scale) * grad; }
 };
 // `autocast`: D's forward in lower precision; D(x), grad_x D and the velocity stay fp32.
 FlowVelocity flow_velocity(torch::nn::AnyModule& discriminator, const torch::Tensor& x,
