@@ -26,5 +26,6 @@ c++ -O2 examples/flow_particles.cpp -o "$work/flow_particles_pc" \
   $(pkg-config --cflags vgrow) $(pkg-config --libs vgrow)
 "$work/flow_particles_pc" logd
 # The installed CLI finds its installed presets.
-"$prefix/bin/vgrow" train toy-8gaussians --dry-run | grep -q 'dataset = "toy"'
+"$prefix/bin/vgrow" train toy-8gaussians --dry-run > "$work/dry-run.toml"
+grep -q "^dataset = 'toy'" "$work/dry-run.toml"
 echo "install test: find_package(vgrow) and pkg-config builds passed"
