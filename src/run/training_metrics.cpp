@@ -71,10 +71,6 @@ TrainingMetrics::TrainingMetrics(const Config& config, Trainer& trainer,
   latents_ = at::randn({config.eval.count, config.model.latent_dim}, gen);
 }
 
-TrainingMetrics::TrainingMetrics(const Config& config, Trainer& trainer,
-                                 const fs::path& cache_dir, bool)
-    : TrainingMetrics(config, trainer, cache_dir) {}
-
 std::vector<std::pair<std::string, double>> TrainingMetrics::evaluate(Trainer& trainer) {
   const auto generated = metrics::generated_features(
       *extractor_, latents_.size(0),

@@ -35,10 +35,6 @@ class TrainingMetrics {
   // Loads the classifier (metrics::ClassifierNotFound when the file is missing), the
   // training set's statistics (cached in `cache_dir`) and features of eval.count real images.
   TrainingMetrics(const Config& config, Trainer& trainer, const std::filesystem::path& cache_dir);
-  // The earlier signature; nothing is printed any more, whatever `verbose` says: the caller
-  // shows description().
-  TrainingMetrics(const Config& config, Trainer& trainer, const std::filesystem::path& cache_dir,
-                  bool verbose);
 
   // The configured metrics for G's current samples, in config order. FID compares eval.count
   // samples with the whole training set's statistics; KID and precision/recall with
