@@ -3,6 +3,7 @@
 
 #include <cstdint>
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "vgrow/models/resnet.h"
@@ -20,6 +21,28 @@ inline models::ResNetDiscriminator settled_discriminator(
       torch::zeros({1, options.channels(), options.image_size(), options.image_size()});
   for (int i = 0; i < 4; ++i) d->forward(zeros);
   return d;
+}
+
+// A discriminator's clone() answers alike and is independent: training the copy (which
+// moves its spectral-norm u, v) and flipping its weights leave the original untouched.
+template <class Impl, class Holder>
+void expect_independent_equal_clone(Holder& d, const torch::Tensor& x) {
+  d->forward(x);
+  d->eval();
+  auto copy = std::dynamic_pointer_cast<Impl>(d->clone());
+  ASSERT_TRUE(copy);
+  copy->eval();
+  torch::NoGradGuard no_grad;
+  const auto before = d->forward(x);
+  EXPECT_TRUE(torch::allclose(copy->forward(x), before, 1e-6, 1e-7));
+  const auto buffers = d->buffers();
+  std::vector<torch::Tensor> saved;
+  for (const auto& b : buffers) saved.push_back(b.clone());
+  copy->train();
+  for (int i = 0; i < 3; ++i) copy->forward(torch::randn(x.sizes()));
+  for (auto& p : copy->parameters()) p.mul_(-1.0);
+  for (size_t i = 0; i < buffers.size(); ++i) EXPECT_TRUE(torch::equal(buffers[i], saved[i]));
+  EXPECT_TRUE(torch::equal(d->forward(x), before));
 }
 
 }  // namespace vgrow::testing

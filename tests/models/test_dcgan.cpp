@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.h"
 #include "test_helpers.h"
 #include "vgrow/models/dcgan.h"
 
@@ -145,23 +146,7 @@ TEST(DCGANModels, GeneratorCloneIsAnIndependentEqualCopy) {
 TEST(DCGANModels, DiscriminatorCloneIsAnIndependentEqualCopy) {
   torch::manual_seed(7);
   DCGANDiscriminator d(DCGANDiscriminatorOptions().width(4).channels(1).image_size(8));
-  const auto x = torch::randn({3, 1, 8, 8});
-  d->forward(x);
-  d->eval();
-  auto copy = std::dynamic_pointer_cast<DCGANDiscriminatorImpl>(d->clone());
-  ASSERT_TRUE(copy);
-  copy->eval();
-  torch::NoGradGuard no_grad;
-  const auto before = d->forward(x);
-  EXPECT_TRUE(torch::allclose(copy->forward(x), before, 1e-6, 1e-7));
-  const auto buffers = d->buffers();
-  std::vector<torch::Tensor> saved;
-  for (const auto& b : buffers) saved.push_back(b.clone());
-  copy->train();
-  for (int i = 0; i < 3; ++i) copy->forward(torch::randn({3, 1, 8, 8}));  // moves copy's u, v
-  for (auto& p : copy->parameters()) p.mul_(-1.0);
-  for (size_t i = 0; i < buffers.size(); ++i) EXPECT_TRUE(torch::equal(buffers[i], saved[i]));
-  EXPECT_TRUE(torch::equal(d->forward(x), before));
+  vgrow::testing::expect_independent_equal_clone<DCGANDiscriminatorImpl>(d, torch::randn({3, 1, 8, 8}));
 }
 
 TEST(DCGANModels, ImageSizesThatAreNotFourTimesAPowerOfTwoAreRefused) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.h"
 #include "test_helpers.h"
 #include "vgrow/models/mlp.h"
 
@@ -142,23 +143,7 @@ TEST(MLPModels, GeneratorCloneIsAnIndependentEqualCopy) {
 TEST(MLPModels, DiscriminatorCloneIsAnIndependentEqualCopy) {
   torch::manual_seed(7);
   MLPDiscriminator d(MLPDiscriminatorOptions().hidden(8).spectral_norm(true));
-  const auto x = torch::randn({4, 2});
-  d->forward(x);
-  d->eval();
-  auto copy = std::dynamic_pointer_cast<MLPDiscriminatorImpl>(d->clone());
-  ASSERT_TRUE(copy);
-  copy->eval();
-  torch::NoGradGuard no_grad;
-  const auto before = d->forward(x);
-  EXPECT_TRUE(torch::allclose(copy->forward(x), before, 1e-6, 1e-7));
-  const auto buffers = d->buffers();
-  std::vector<torch::Tensor> saved;
-  for (const auto& b : buffers) saved.push_back(b.clone());
-  copy->train();
-  for (int i = 0; i < 3; ++i) copy->forward(torch::randn({4, 2}));  // moves copy's u, v
-  for (auto& p : copy->parameters()) p.mul_(-1.0);
-  for (size_t i = 0; i < buffers.size(); ++i) EXPECT_TRUE(torch::equal(buffers[i], saved[i]));
-  EXPECT_TRUE(torch::equal(d->forward(x), before));
+  vgrow::testing::expect_independent_equal_clone<MLPDiscriminatorImpl>(d, torch::randn({4, 2}));
 }
 
 TEST(MLPModels, EmptyNetworksAreRefused) {
