@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the unit tests under AddressSanitizer + UndefinedBehaviorSanitizer (build-sanitize).
-# Any sanitizer report fails the test that triggered it. The long training tests are left to
-# the normal build: they exercise the same code as the unit tests, only for minutes.
+# Runs the unit tests of the input-handling code under AddressSanitizer +
+# UndefinedBehaviorSanitizer (build-sanitize; which tests: build-sanitize.sh, or
+# VGROW_SANITIZE_TESTS='.' for all). Any sanitizer report fails the test that triggered it. The
+# long training tests are left to the normal build: they exercise the same code as the unit
+# tests, only for minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-sanitize.sh vgrow_tests

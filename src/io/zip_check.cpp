@@ -13,6 +13,7 @@
 #include <vector>
 
 #include <c10/util/Exception.h>
+#include <caffe2/serialize/versions.h>
 
 namespace vgrow::io {
 namespace fs = std::filesystem;
@@ -131,6 +132,7 @@ class Archive {
     const auto dir = bytes(offset, size, "its directory");
     size_t at = 0;
     for (uint64_t i = 0; i < entries; ++i) at = entry(dir, at, offset);
+    check_layout();
   }
 
  private:
@@ -166,6 +168,47 @@ class Archive {
       return d;
     }
     damaged("no zip directory at its end");
+  }
+
+  // What LibTorch's reader checks only after it has set up its zip reader: it throws from its
+  // constructor then, and leaks that reader (LeakSanitizer, fuzz/fuzz_stats_cache). The first
+  // entry names the archive folder, which must hold a version record with a number LibTorch
+  // reads. Its lookups ignore case, so names that differ only in case are refused as well.
+  void check_layout() {
+    if (entries_.empty()) damaged("the archive holds no entries");
+    const auto& first = entries_.front().name;
+    const auto slash = first.find('/');
+    if (slash == std::string::npos || slash == 0) {
+      damaged("its first entry '" + shown(first) + "' is in no folder");
+    }
+    std::vector<std::string> folded;
+    for (const auto& e : entries_) {
+      folded.push_back(e.name);
+      for (auto& c : folded.back()) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    }
+    std::sort(folded.begin(), folded.end());
+    const auto same = std::adjacent_find(folded.begin(), folded.end());
+    if (same != folded.end()) damaged("two entries are named '" + shown(*same) + "'");
+    const auto folder = first.substr(0, slash + 1);
+    const auto named = [&](const std::string& name) {
+      return std::find_if(entries_.begin(), entries_.end(),
+                          [&](const Entry& e) { return e.name == name; });
+    };
+    auto version = named(folder + ".data/version");
+    if (version == entries_.end()) version = named(folder + "version");
+    if (version == entries_.end()) damaged("it has no '" + shown(folder) + "version' record");
+    if (version->size > 64) damaged("its version record is too long");
+    auto text = bytes(version->data, version->size, "its version");
+    if (text.ends_with('\n')) text.pop_back();
+    const bool digits = !text.empty() && text.size() <= 4 &&
+                        std::all_of(text.begin(), text.end(),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    const auto number = digits ? std::stoull(text) : 0;
+    TORCH_CHECK(digits && number >= caffe2::serialize::kMinSupportedFileFormatVersion &&
+                    number <= caffe2::serialize::kMaxSupportedFileFormatVersion,
+                what_, ": its format version '", shown(text), "' is not one this LibTorch reads (",
+                caffe2::serialize::kMinSupportedFileFormatVersion, " to ",
+                caffe2::serialize::kMaxSupportedFileFormatVersion, ")");
   }
 
   // Checks the entry whose directory record starts at dir[at]; returns the next record.
@@ -205,6 +248,7 @@ class Archive {
     if (size_found != size) damaged("entry '" + name + "' does not hold the size it declares");
     if (crc_found != crc) damaged("entry '" + name + "' fails its CRC-32 check");
     if (screened) check_declarations(name, code);
+    entries_.push_back({name, data, stored});
     return next;
   }
 
@@ -287,8 +331,14 @@ class Archive {
     return {crc, size};
   }
 
+  struct Entry {
+    std::string name;
+    uint64_t data, size;  // where its content starts, and its stored size
+  };
+
   std::string what_;
   ZipCheckOptions options_;
+  std::vector<Entry> entries_;
   std::ifstream in_;
   uint64_t size_ = 0;
   std::vector<char> chunk_ = std::vector<char>(1 << 20), inflated_ = std::vector<char>(1 << 20);

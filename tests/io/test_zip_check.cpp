@@ -109,6 +109,7 @@ TEST_F(ZipCheck, DeflatedTorchScriptCodePasses) {
   std::string code = kCode;
   for (int i = 0; i < 20; ++i) code += "  w" + std::to_string(i) + " : Tensor\n";
   EXPECT_EQ(verify(make_zip({{"archive/data.pkl", kPickle},
+                             {"archive/version", "3\n"},
                              {"archive/code/__torch__.py", code, kDeflated},
                              {"archive/code/__torch__.py.debug_pkl", kPickle, kDeflated}})),
             "");
@@ -147,6 +148,7 @@ TEST_F(ZipCheck, CodeThatWouldInflateTooFarIsRefused) {
 TEST_F(ZipCheck, CodeThatDoesMoreThanDeclareAttributesIsRefused) {
   const auto archive = make_zip(
       {{"archive/data.pkl", kPickle},
+       {"archive/version", "3\n"},
        {"archive/code/__torch__.py", kCode + "  weight : Tensor\n  def forward(self):\n"}});
   EXPECT_THAT(verify(archive),
               HasSubstr("entry 'archive/code/__torch__.py' line 5 is no attribute declaration: "
@@ -168,6 +170,32 @@ TEST_F(ZipCheck, AFlippedByteFailsTheCrc) {
   auto archive = make_zip({{"archive/data.pkl", kPickle}, {"archive/version", "3\n"}});
   archive[archive.find("archive/version") + 15] = '4';  // the first byte after its local header
   EXPECT_THAT(verify(archive), HasSubstr("entry 'archive/version' fails its CRC-32 check"));
+}
+
+// LibTorch's reader checks these only after it has set itself up, then throws from its
+// constructor and leaks (LeakSanitizer, fuzz_stats_cache): they are refused before it runs.
+TEST_F(ZipCheck, AnArchiveLibTorchWouldNotOpenIsRefusedFirst) {
+  const auto refused = [&](const std::vector<Entry>& entries, const std::string& why) {
+    const auto message = verify(make_zip(entries));
+    EXPECT_THAT(message, HasSubstr(what())) << why;
+    EXPECT_THAT(message, HasSubstr(why));
+  };
+  refused({}, "the archive holds no entries");
+  refused({{"data.pkl", kPickle}, {"archive/version", "3\n"}},
+          "its first entry 'data.pkl' is in no folder");
+  refused({{"archive/data.pkl", kPickle}}, "it has no 'archive/version' record");
+  refused({{"archive/data.pkl", kPickle}, {"other/version", "3\n"}},
+          "it has no 'archive/version' record");
+  refused({{"archive/version", "3\n"}, {"archive/VERSION", "4\n"}},
+          "two entries are named 'archive/version'");
+  for (const std::string version : {"", "x", "3 ", "0", "99999", "-1", "18446744073709551616"}) {
+    refused({{"archive/data.pkl", kPickle}, {"archive/version", version}},
+            "its format version '" + version.substr(0, 100));
+  }
+  // The version may also sit under .data/, and it is read from there first.
+  EXPECT_EQ(verify(make_zip({{"archive/data.pkl", kPickle}, {"archive/.data/version", "3\n"}})),
+            "");
+  refused({{"archive/.data/version", "x"}, {"archive/version", "3\n"}}, "format version 'x'");
 }
 
 }  // namespace
