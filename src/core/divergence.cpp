@@ -36,6 +36,9 @@ Divergence::Divergence(DivergenceKind kind, DivergenceOptions options)
   TORCH_CHECK(options_.max_velocity_scale > 0.0 && std::isfinite(options_.max_velocity_scale),
               "divergence max_velocity_scale must be a positive finite number, got ",
               options_.max_velocity_scale);
+  TORCH_CHECK(options_.max_relative_weight >= 1.0 && std::isfinite(options_.max_relative_weight),
+              "divergence max_relative_weight must be a finite number >= 1, got ",
+              options_.max_relative_weight);
 }
 
 Divergence Divergence::from_name(std::string_view name, DivergenceOptions options) {
@@ -95,6 +98,36 @@ torch::Tensor Divergence::velocity_scale(const torch::Tensor& d) const {
     case DivergenceKind::SquaredHellinger: s = 0.5 * (0.5 * dc).exp(); break;  // f'' = u^{-3/2}/2
   }
   return s.clamp_max(options_.max_velocity_scale);
+}
+
+torch::Tensor Divergence::log_velocity_scale(const torch::Tensor& d) const {
+  switch (kind_) {
+    case DivergenceKind::KL: return torch::zeros_like(d);
+    case DivergenceKind::JS: return torch::log_sigmoid(d);
+    case DivergenceKind::LogD: return torch::log_sigmoid(-d);
+    case DivergenceKind::Jeffreys: return torch::softplus(d);
+    case DivergenceKind::PearsonChi2: return std::log(2.0) - d;
+    case DivergenceKind::ReverseKL: return d.clone();
+    case DivergenceKind::SquaredHellinger: return 0.5 * d - std::log(2.0);
+  }
+  return torch::zeros_like(d);
+}
+
+torch::Tensor Divergence::flow_weights(const torch::Tensor& d) const {
+  // KL's weights are all one: relative ones would be too, up to rounding.
+  if (options_.weighting == FlowWeighting::Exact || kind_ == DivergenceKind::KL || d.numel() == 0) {
+    return velocity_scale(d);
+  }
+  // log(s / mean s) = log s - (logsumexp(log s) - log n): no overflow whatever D is.
+  const auto log_s = log_velocity_scale(d);
+  const auto log_mean = log_s.logsumexp(0) - std::log(static_cast<double>(d.numel()));
+  const auto bound = std::log(options_.max_relative_weight);
+  return (log_s - log_mean).clamp(-bound, bound).exp();
+}
+
+bool Divergence::weight_grows_exponentially() const {
+  return kind_ == DivergenceKind::PearsonChi2 || kind_ == DivergenceKind::ReverseKL ||
+         kind_ == DivergenceKind::SquaredHellinger;
 }
 
 double Divergence::velocity_scale(double d) const {

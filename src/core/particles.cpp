@@ -39,7 +39,7 @@ FlowVelocity flow_velocity(torch::nn::AnyModule& discriminator, const torch::Ten
                            const Divergence& divergence, const Autocast& autocast) {
   const auto rg = ratio_and_gradient(discriminator, x, autocast);
   torch::NoGradGuard no_grad;
-  return {per_sample(divergence.velocity_scale(rg.d), x.dim()), rg.d, rg.grad};
+  return {per_sample(divergence.flow_weights(rg.d), x.dim()), rg.d, rg.grad};
 }
 
 ChunkFlow flow_chunk(torch::nn::AnyModule& discriminator, const torch::Tensor& x,

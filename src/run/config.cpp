@@ -280,6 +280,12 @@ const std::vector<Key>& schema() {
       KEY(flow, batch_size, "batch size of D and projection steps").at_least(1),
       KEY(flow, clamp, "clamp particles to [-1, 1] (images only)"),
       KEY(flow, max_weight, "cap on s(D), the scale of the flow velocity").positive(),
+      KEY(flow, weighting,
+          "flow weights: exact s(D) (the paper), relative to their mean in [1/R, R], or auto "
+          "(relative for pearson, reverse-kl, hellinger)")
+          .choices({"auto", "exact", "relative"}),
+      KEY(flow, max_relative_weight, "R, the bound of relative flow weights")
+          .check([](double v) { return v >= 1 && std::isfinite(v); }, "must be a number >= 1"),
       KEY(flow, chunk_size, "particles per chunk in the flow step").at_least(1),
       KEY(projection, schedule,
           "projection passes per outer loop: constant (projection.passes) or the paper's")

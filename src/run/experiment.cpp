@@ -119,16 +119,25 @@ TrainerOptions make_trainer_options(const Config& c) {
   return o;
 }
 
+Divergence make_divergence(const Config& c) {
+  DivergenceOptions options;
+  options.max_velocity_scale = c.flow.max_weight;
+  options.max_relative_weight = c.flow.max_relative_weight;
+  const auto plain = Divergence::from_name(c.flow.divergence, options);
+  const bool relative = c.flow.weighting == "relative" ||
+                        (c.flow.weighting == "auto" && plain.weight_grows_exponentially());
+  options.weighting = relative ? FlowWeighting::Relative : FlowWeighting::Exact;
+  return Divergence(plain.kind(), options);
+}
+
 std::unique_ptr<Trainer> make_trainer(const Config& c) {
   validate(c);
   torch::set_num_threads(static_cast<int>(c.run.threads));
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
   auto source = make_data_source(c);
   auto nets = make_networks(c, source->sample_shape());
-  DivergenceOptions div_options;
-  div_options.max_velocity_scale = c.flow.max_weight;
   return std::make_unique<Trainer>(make_trainer_options(c), nets.generator, nets.discriminator,
-                                   source, Divergence::from_name(c.flow.divergence, div_options));
+                                   source, make_divergence(c));
 }
 
 }  // namespace vgrow

@@ -77,4 +77,54 @@ TEST(Divergence, EstimateMatchesClosedFormKL) {
   EXPECT_NEAR(Divergence::from_name("kl").estimate(d).item<double>(), m * m / 2, 0.01);
 }
 
+TEST(Divergence, LogWeightIsTheLogOfTheWeightAndNeverOverflows) {
+  const auto d = torch::linspace(-20, 20, 81, torch::kFloat64);
+  for (const auto& name : Divergence::names()) {
+    const auto div = Divergence::from_name(name, {.max_velocity_scale = 1e30});
+    EXPECT_TRUE(torch::allclose(div.log_velocity_scale(d), div.velocity_scale(d).log(), 1e-9,
+                                1e-9))
+        << name;
+    const auto far = torch::tensor({-1e4, 1e4}, torch::kFloat32);
+    EXPECT_TRUE(div.log_velocity_scale(far).isfinite().all().item<bool>()) << name;
+  }
+}
+
+// Relative weights: s(D) over its batch mean, bounded in [1/R, R]. With no bound binding
+// they are the exact weights up to one factor (a change of time scale), so the flow's
+// trajectories and fixed point are the paper's.
+TEST(Divergence, RelativeWeightsRescaleTheExactOnesByTheirMean) {
+  const auto d = torch::linspace(-1, 1, 9, torch::kFloat64);
+  for (const auto& name : Divergence::names()) {
+    const auto exact = Divergence::from_name(name);
+    const auto relative = Divergence::from_name(
+        name, {.weighting = vgrow::FlowWeighting::Relative, .max_relative_weight = 1e6});
+    const auto s = exact.velocity_scale(d);
+    EXPECT_TRUE(torch::allclose(relative.flow_weights(d), s / s.mean(), 1e-9, 1e-12)) << name;
+    EXPECT_TRUE(torch::equal(exact.flow_weights(d), s)) << name;
+  }
+}
+
+TEST(Divergence, RelativeWeightsStayWithinTheirBoundForAnyD) {
+  // Reverse KL at D = -40 .. 40: exact weights span e^80; relative ones lie in [1/R, R].
+  const auto d = torch::cat({torch::full({99}, -40.0), torch::tensor({40.0})});
+  const auto div = Divergence::from_name(
+      "reverse-kl", {.weighting = vgrow::FlowWeighting::Relative, .max_relative_weight = 10});
+  const auto w = div.flow_weights(d.to(torch::kFloat32));
+  EXPECT_TRUE(w.isfinite().all().item<bool>());
+  EXPECT_NEAR(w.max().item<double>(), 10.0, 1e-4);
+  EXPECT_NEAR(w.min().item<double>(), 0.1, 1e-6);
+  // KL's weights are all one: relative weighting changes nothing.
+  const auto kl = Divergence::from_name(
+      "kl", {.weighting = vgrow::FlowWeighting::Relative, .max_relative_weight = 10});
+  EXPECT_TRUE(torch::equal(kl.flow_weights(d), torch::ones_like(d)));
+  EXPECT_THROW(Divergence::from_name("kl", {.max_relative_weight = 0.5}), c10::Error);
+}
+
+TEST(Divergence, OnlyTheExponentialWeightsAreFlagged) {
+  for (const auto& name : Divergence::names()) {
+    const bool exponential = name == "pearson" || name == "reverse-kl" || name == "hellinger";
+    EXPECT_EQ(Divergence::from_name(name).weight_grows_exponentially(), exponential) << name;
+  }
+}
+
 }  // namespace

@@ -31,7 +31,7 @@ struct FlowStepStats {
 // flow step (flow_chunk) moves particles by along(eta) = eta * v, the one place this
 // equation is written.
 struct FlowVelocity {
-  torch::Tensor scale;  // s(D(x)), one per particle, shaped [N, 1, ...] to broadcast over x
+  torch::Tensor scale;  // the weight s(D(x)) (Divergence::flow_weights), shaped [N, 1, ...]
   torch::Tensor d;      // D(x), detached, [N]
   torch::Tensor grad;   // grad_x D(x), shaped like x
 

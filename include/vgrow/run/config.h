@@ -62,6 +62,11 @@ struct Config {
     int64_t batch_size = 64;
     bool clamp = true;  // clamp particles to [-1, 1] (images); off for 2-D data
     double max_weight = 100.0;
+    // exact: s(D) as in the paper; relative: s(D) over its mean, in [1/R, R]
+    // (R = max_relative_weight); auto: relative for the divergences whose weight grows
+    // exponentially in |D| (pearson, reverse-kl, hellinger), exact for the paper's four.
+    std::string weighting = "auto";
+    double max_relative_weight = 10.0;
     int64_t chunk_size = 256;
   } flow;
   struct Projection {

@@ -37,6 +37,8 @@ TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir
 
 TrainerOptions make_trainer_options(const Config& config);
 
+// The divergence and its flow weighting (flow.divergence, flow.weighting, caps).
+Divergence make_divergence(const Config& config);
 // Seeds, threads, data, networks and trainer, in an order that makes runs repeatable.
 std::unique_ptr<Trainer> make_trainer(const Config& config);
 
