@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Trains the toy preset for every divergence x 2-D target x seed, scores each run with
 # `vgrow eval` and writes the table (docs/divergences.md holds one measured run of it).
+# -d takes divergences and the GAN baselines (gan, gan-ns: run.method).
 # Usage: scripts/divergence-matrix.sh [-d "kl js ..."] [-t "8gaussians ..."] [-s "0 1 2"]
 #          [-j jobs] [-o out_dir] [-- key=value ...]
 # Each run uses one thread; -j runs that many at once (default 2).
@@ -38,7 +39,9 @@ one() {
     rm -rf "$dir" && mkdir -p "$dir"
     local start=$SECONDS
     # shellcheck disable=SC2086
-    "$vgrow" train toy-8gaussians --quiet run.threads=1 "data.target=$t" "flow.divergence=$d" \
+    local method="flow.divergence=$d"
+    case $d in gan|gan-ns) method="run.method=$d" ;; esac
+    "$vgrow" train toy-8gaussians --quiet run.threads=1 "data.target=$t" "$method" \
       "run.seed=$s" "run.out_dir=$dir" $OVERRIDES >"$dir/train.log" 2>&1 || true
     local run
     run=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n 1)

@@ -10,5 +10,5 @@ bash scripts/build-sanitize.sh vgrow_tests
 source scripts/sanitizer-env.sh
 cd build-sanitize
 # End-to-end runs of the CLI (training in a subprocess) are left to the normal build too.
-long='ToyLearning|ImageTraining|DistributedTraining|DistributedFailure|DistributedLaunch|Checkpoint\.|Sample\.|Signals\.|RunFolder\.(AResumedRun|HostileNames)|TrainingMetrics\.ScoresAreLogged|TrainingFaults\.|CliBench'
+long='ToyLearning|GanBaselines|ImageTraining|DistributedTraining|DistributedFailure|DistributedLaunch|Checkpoint\.|Sample\.|Signals\.|RunFolder\.(AResumedRun|HostileNames)|TrainingMetrics\.ScoresAreLogged|TrainingFaults\.|CliBench|MixedPrecision\.Fp16WithoutAGpuLeavesNoRunFolder'
 ctest --output-on-failure --timeout 600 -j "${VGROW_JOBS:-2}" -E "$long"

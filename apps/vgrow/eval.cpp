@@ -15,6 +15,7 @@
 #include "vgrow/metrics/toy2d_metrics.h"
 #include "vgrow/run/checkpoint.h"
 #include "vgrow/run/experiment.h"
+#include "vgrow/support/threads.h"
 
 namespace vgrow::cli {
 
@@ -106,7 +107,7 @@ struct EvalArgs {
 };
 
 void eval_images(const EvalArgs& args) {
-  torch::set_num_threads(static_cast<int>(args.threads));
+  set_compute_threads(static_cast<int>(args.threads));
   auto extractor = make_extractor(args.classifier, args.inception);
   // Every other setting is the protocol's (vgrow/metrics/protocol.h), the one training uses.
   metrics::ScoreOptions options;

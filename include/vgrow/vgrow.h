@@ -5,6 +5,7 @@
 #include "vgrow/support/device_transfer.h"
 #include "vgrow/support/mixed_precision.h"
 #include "vgrow/support/optim.h"
+#include "vgrow/support/threads.h"
 
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/image_decode.h"
@@ -34,6 +35,7 @@
 #include "vgrow/models/resnet.h"
 #include "vgrow/models/spectral_norm.h"
 
+#include "vgrow/core/adversarial.h"
 #include "vgrow/core/density_ratio.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/flow_step_graph.h"

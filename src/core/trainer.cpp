@@ -251,46 +251,13 @@ LoopStats Trainer::run_loop() {
   stats.lr_g = g_schedule_->lr_at(loop_);
   stats.lr_d = d_schedule_->lr_at(loop_);
 
-  // The pool is drawn in training mode (the authors draw it in eval mode).
-  generator_.ptr()->train();
-  draw_pool();
-
-  std::function<void()> sync_d, sync_g;
-  if (distributed()) {
-    sync_d = [this] { average_gradients(*discriminator_.ptr()); };
-    sync_g = [this] { average_gradients(*generator_.ptr()); };
-  }
-  const auto particles_share = shard_.share(options_.batch_size);
   const auto on_device = torch::TensorOptions().device(options_.device);
   LogisticLoss d_loss{torch::zeros({}, on_device), torch::zeros({}, on_device)};
   FlowStepStats flow{torch::zeros({}, on_device), torch::zeros({}, on_device)};
   pending_checks_.clear();
-  for (int64_t t = 0; t < options_.particle_steps; ++t) {
-    auto start = Clock::now();
-    for (int64_t k = 0; k < options_.d_steps; ++k) {
-      const auto real = real_batch();
-      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
-                                  particles_share, d_precision());
-      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
-    }
-    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
-    end_phase(stats.seconds_d, start);
-    start = Clock::now();
-    // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
-    discriminator_.ptr()->eval();
-    flow = move_particles();
-    watch_finite(pool_.particles, "the particle pool", t);
-    end_phase(stats.seconds_flow, start);
-  }
-
-  auto start = Clock::now();
-  stats.projection_passes = options_.projection.passes_at(loop_);
-  const auto proj_loss = project_generator(generator_, *g_optimizer_, pool_.latents,
-                                           pool_.particles, stats.projection_passes,
-                                           options_.batch_size, sync_g, shard_, g_precision());
-  watch_finite(proj_loss, "the projection loss", -1);
-  watch_weights(*generator_.ptr(), "G", -1);
-  end_phase(stats.seconds_projection, start);
+  const auto proj_loss = options_.method == TrainingMethod::VGrow
+                             ? vgrow_steps(d_loss, flow, stats)
+                             : adversarial_steps(d_loss, stats);
 
   // The loop's one host read: its numbers and every queued NaN/Inf count, together. Each
   // rank's numbers are its share of the global ones (equal shards, or BatchShare).
@@ -315,6 +282,76 @@ LoopStats Trainer::run_loop() {
   stats.seconds = seconds_since(loop_start);
   ++loop_;
   return stats;
+}
+
+// VGrow's inner loop (Algorithm 1): the pool drawn once; T times d_steps D steps and one flow
+// step of every particle; then G projected onto the moved pool. Returns the projection loss.
+torch::Tensor Trainer::vgrow_steps(LogisticLoss& d_loss, FlowStepStats& flow, LoopStats& stats) {
+  std::function<void()> sync_d, sync_g;
+  if (distributed()) {
+    sync_d = [this] { average_gradients(*discriminator_.ptr()); };
+    sync_g = [this] { average_gradients(*generator_.ptr()); };
+  }
+  const auto particles_share = shard_.share(options_.batch_size);
+  // The pool is drawn in training mode (the authors draw it in eval mode).
+  generator_.ptr()->train();
+  draw_pool();
+  for (int64_t t = 0; t < options_.particle_steps; ++t) {
+    auto start = Clock::now();
+    for (int64_t k = 0; k < options_.d_steps; ++k) {
+      const auto real = real_batch();
+      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
+                                  particles_share, d_precision());
+      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
+    }
+    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
+    end_phase(stats.seconds_d, start);
+    start = Clock::now();
+    // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
+    discriminator_.ptr()->eval();
+    flow = move_particles();
+    watch_finite(pool_.particles, "the particle pool", t);
+    end_phase(stats.seconds_flow, start);
+  }
+
+  auto start = Clock::now();
+  stats.projection_passes = options_.projection.passes_at(loop_);
+  auto proj_loss = project_generator(generator_, *g_optimizer_, pool_.latents, pool_.particles,
+                                     stats.projection_passes, options_.batch_size, sync_g, shard_,
+                                     g_precision());
+  watch_finite(proj_loss, "the projection loss", -1);
+  watch_weights(*generator_.ptr(), "G", -1);
+  end_phase(stats.seconds_projection, start);
+  return proj_loss;
+}
+
+// T times: the pool drawn from the current G, d_steps D steps against it, one G step on the
+// GAN loss over batch_size new latents. D's seconds count as D, G's as projection.
+torch::Tensor Trainer::adversarial_steps(LogisticLoss& d_loss, LoopStats& stats) {
+  TORCH_CHECK(!distributed(), "the GAN baselines run in one process");
+  torch::Tensor g_loss;
+  for (int64_t t = 0; t < options_.particle_steps; ++t) {
+    auto start = Clock::now();
+    generator_.ptr()->train();
+    draw_pool();
+    for (int64_t k = 0; k < options_.d_steps; ++k) {
+      const auto real = real_batch();
+      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), {}, {},
+                                  d_precision());
+      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
+    }
+    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
+    end_phase(stats.seconds_d, start);
+    start = Clock::now();
+    const auto latents = to_device(torch::randn({options_.batch_size, options_.latent_dim}),
+                                   options_.device);
+    g_loss = adversarial_generator_step(options_.method, generator_, discriminator_,
+                                        *g_optimizer_, latents, g_precision());
+    watch_finite(g_loss, "the generator loss", t);
+    watch_weights(*generator_.ptr(), "G", t);
+    end_phase(stats.seconds_projection, start);
+  }
+  return g_loss;
 }
 
 torch::Tensor Trainer::generate(const torch::Tensor& latents) {

@@ -10,6 +10,7 @@
 
 #include "vgrow/metrics/inception.h"
 #include "vgrow/io/zip_check.h"
+#include "vgrow/support/threads.h"
 
 namespace vgrow::metrics {
 
@@ -107,7 +108,7 @@ ClassifierTrainResult train_classifier(const LabelledImages& train, const Labell
   TORCH_CHECK(options.epochs >= 1 && options.batch_size >= 1 && options.lr > 0.0,
               "classifier training needs epochs >= 1, batch_size >= 1, lr > 0; got ",
               options.epochs, ", ", options.batch_size, ", ", options.lr);
-  if (options.threads > 0) torch::set_num_threads(static_cast<int>(options.threads));
+  if (options.threads > 0) set_compute_threads(static_cast<int>(options.threads));
 
   torch::manual_seed(options.seed);
   Classifier model(arch);

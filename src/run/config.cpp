@@ -9,6 +9,7 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/core/adversarial.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/projection.h"
 #include "vgrow/data/image_dataset.h"
@@ -220,6 +221,10 @@ const std::vector<Key>& schema() {
       KEY(run, out_dir, "folder that holds the numbered run folders").resumable(),
       KEY(run, seed, "seed of every random draw"),
       KEY(run, threads, "CPU threads for LibTorch").at_least(1).resumable(),
+      KEY(run, method,
+          "vgrow, or a GAN baseline on the same nets and data: gan (minimax), gan-ns "
+          "(non-saturating)")
+          .choices(training_method_names()),
       KEY(run, device, "where G, D and the particles live (auto: CUDA when LibTorch sees a GPU)")
           .choices({"cpu", "cuda", "auto"})
           .resumable(),

@@ -7,6 +7,7 @@
 #include "vgrow/models/dcgan.h"
 #include "vgrow/models/mlp.h"
 #include "vgrow/models/resnet.h"
+#include "vgrow/support/threads.h"
 
 namespace vgrow {
 
@@ -116,6 +117,7 @@ TrainerOptions make_trainer_options(const Config& c) {
   o.precision = parse_precision(c.run.precision);
   o.loss_scaling = c.run.loss_scaling;
   o.cuda_graphs = c.run.cuda_graphs;
+  o.method = training_method_from_name(c.run.method);
   return o;
 }
 
@@ -132,7 +134,7 @@ Divergence make_divergence(const Config& c) {
 
 std::unique_ptr<Trainer> make_trainer(const Config& c) {
   validate(c);
-  torch::set_num_threads(static_cast<int>(c.run.threads));
+  set_compute_threads(static_cast<int>(c.run.threads));
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
   auto source = make_data_source(c);
   auto nets = make_networks(c, source->sample_shape());

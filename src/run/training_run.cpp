@@ -56,7 +56,8 @@ RunFolder open_run_folder(const Config& config, const fs::path& resume_dir, bool
   if (!main_rank) return {};
   const auto suffix = !config.run.name.empty() ? config.run.name
                       : (config.data.dataset == "toy" ? config.data.target : config.data.dataset) +
-                            "-" + config.flow.divergence;
+                            "-" + (config.run.method == "vgrow" ? config.flow.divergence
+                                                                : config.run.method);
   return {io::create_run_folder(config.run.out_dir, suffix), {}};
 }
 
@@ -66,7 +67,9 @@ RunStart describe_start(const Config& config, Trainer& trainer, const dist::Dist
           folder.resume_from,
           trainer.loop(),
           trainer.data().describe(),
-          trainer.divergence().name(),
+          trainer.options().method == TrainingMethod::VGrow
+              ? trainer.divergence().name()
+              : training_method_name(trainer.options().method) + " (GAN baseline)",
           trainer.pool_size(),
           config.run.threads,
           trainer.options().device.str(),

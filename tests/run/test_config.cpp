@@ -4,6 +4,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "vgrow/core/adversarial.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/projection.h"
 #include "vgrow/data/image_dataset.h"
@@ -184,6 +185,7 @@ TEST(ConfigSchema, EveryKeyRoundTripsThroughToml) {
 
 TEST(ConfigSchema, ChoicesAreTheLibrarysNameTables) {
   EXPECT_EQ(key_info("flow.divergence").choices, vgrow::Divergence::names());
+  EXPECT_EQ(key_info("run.method").choices, vgrow::training_method_names());
   EXPECT_EQ(key_info("projection.schedule").choices, vgrow::ProjectionSchedule::names());
   EXPECT_EQ(key_info("run.precision").choices, vgrow::precision_names());
   auto datasets = vgrow::data::image_dataset_kinds();

@@ -16,6 +16,8 @@
 
 #include "vgrow/data/source.h"
 #include "vgrow/dist/shard.h"
+#include "vgrow/core/adversarial.h"
+#include "vgrow/core/density_ratio.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/flow_step_graph.h"
 #include "vgrow/support/mixed_precision.h"
@@ -30,6 +32,10 @@ class Distributed;
 }
 
 struct TrainerOptions {
+  // VGrow, or a GAN baseline: per step t the pool is drawn afresh, D takes d_steps steps on
+  // it, and G one step on the GAN loss (adversarial.h) over a batch of new latents, in
+  // place of the flow steps and the projection. Single process only.
+  TrainingMethod method = TrainingMethod::VGrow;
   int64_t batch_size = 64;      // D batch and projection minibatch
   int64_t pool_batches = 20;    // pool size = pool_batches * batch_size
   int64_t particle_steps = 20;  // T, flow steps per outer loop (nPiter)
@@ -73,7 +79,7 @@ struct LoopStats {
   double d_loss_particles = 0;  // last D step: E_q softplus(D)
   double grad_norm = 0;         // mean |grad_x D| over the pool, last flow step
   double mean_d = 0;            // mean D on the pool, last flow step
-  double projection_loss = 0;   // MSE of the last projection pass
+  double projection_loss = 0;   // MSE of the last projection pass (GAN: the last G loss)
   int64_t projection_passes = 0;
   double lr_g = 0, lr_d = 0;
   double seconds_d = 0, seconds_flow = 0, seconds_projection = 0, seconds = 0;
@@ -140,6 +146,10 @@ class Trainer {
   torch::Tensor real_batch();
   torch::Tensor particle_batch();
   FlowStepStats move_particles();
+  // The outer loop's inner part, VGrow's or the GAN baselines' (options_.method); each
+  // returns G's loss (projection MSE, or the GAN loss of the last G step).
+  torch::Tensor vgrow_steps(LogisticLoss& d_loss, FlowStepStats& flow, LoopStats& stats);
+  torch::Tensor adversarial_steps(LogisticLoss& d_loss, LoopStats& stats);
   void average_gradients(torch::nn::Module& module);
   void sync_buffers();
   void broadcast_state();

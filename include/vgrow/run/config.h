@@ -20,6 +20,9 @@ struct Config {
     std::string out_dir = "runs";
     int64_t seed = 0;
     int64_t threads = 2;
+    // vgrow, or a GAN baseline on the same nets, data and optimisers: gan (minimax) or
+    // gan-ns (non-saturating); see vgrow/core/adversarial.h.
+    std::string method = "vgrow";
     std::string device = "auto";
     std::string precision = "fp32";  // of the G and D forwards
     bool loss_scaling = false;       // dynamic loss scaling (always on with fp16)
