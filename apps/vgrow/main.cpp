@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   vgrow::cli::add_classifier(app);
   vgrow::cli::add_launch(app);
   vgrow::cli::add_bench(app);
+  vgrow::cli::add_study(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,85 @@
+// `vgrow study` as a user runs it: a small toy study end to end, its resume, and bad input.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cli_helpers.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using vgrow::testing::run_cli;
+using vgrow::testing::TempDir;
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(Study, BadInputIsRefusedBeforeAnyRun) {
+  TempDir dir("vgrow-study");
+  const auto study = [&](const std::string& args) {
+    return run_cli("study toy-8gaussians " + args + " -o " + (dir.path() / "s").string());
+  };
+  const std::pair<std::string, std::string> cases[] = {
+      {"--loops 3 --methods kl,wgan", "unknown method 'wgan' in --methods (known: kl, js"},
+      {"--loops 3 --methods ,", "a study needs at least one method"},
+      {"--loops 3 --methods kl,kl", "method 'kl' is listed twice"},
+      {"--methods kl", "a study needs a budget above zero"},
+      {"--loops 0 --minutes 0 --methods kl", "a study needs a budget above zero"},
+      {"--loops 3 --minutes 1 --methods kl", "give one budget, --minutes or --loops, not both"},
+      {"--loops 3 --methods kl flow.etta=1", "unknown config key 'flow.etta'"},
+  };
+  for (const auto& [args, message] : cases) {
+    const auto r = study(args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_THAT(r.output, HasSubstr(message)) << args;
+    EXPECT_FALSE(fs::exists(dir.path() / "s")) << args << ": nothing may be created";
+  }
+  const auto images = run_cli("study --loops 3 --methods kl -o " + (dir.path() / "i").string());
+  EXPECT_THAT(images.output, HasSubstr("scoring images needs a feature extractor: --classifier"));
+  fs::create_directories(dir.path() / "taken");
+  const auto taken = run_cli("study toy-8gaussians --loops 3 --methods kl -o " +
+                             (dir.path() / "taken").string());
+  EXPECT_NE(taken.exit_code, 0);
+  EXPECT_THAT(taken.output, HasSubstr("exists already: continue it with `vgrow study --resume"));
+  const auto not_study = run_cli("study --resume " + (dir.path() / "taken").string());
+  EXPECT_THAT(not_study.output, HasSubstr("is not a study folder (no study.json)"));
+}
+
+// Two methods, two seeds, three loops each: four runs scored and tabulated. A run whose
+// score.json is missing (as after an interrupt) is redone on --resume; the others are not.
+TEST(Study, ATinyStudyTrainsScoresTabulatesAndResumes) {
+  TempDir dir("vgrow-study");
+  const auto study = dir.path() / "s";
+  const auto r = run_cli("study toy-8gaussians run.threads=1 --methods kl,gan --seeds 2 "
+                         "--loops 3 -n 500 -o " + study.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto csv = read(study / "results.csv");
+  EXPECT_THAT(csv, HasSubstr("energy_distance"));
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 5) << csv;  // header + 4 runs
+  const auto table = read(study / "table.md");
+  EXPECT_THAT(table, HasSubstr("| kl |"));
+  EXPECT_THAT(table, HasSubstr("| gan |"));
+  for (const auto* run : {"kl-seed0", "kl-seed1", "gan-seed0", "gan-seed1"}) {
+    EXPECT_TRUE(fs::exists(study / run / "score.json")) << run;
+  }
+  EXPECT_THAT(read(study / "gan-seed1" / "score.json"), HasSubstr("\"method\":\"gan\""));
+
+  const auto kept = fs::last_write_time(study / "kl-seed0" / "score.json");
+  fs::remove(study / "gan-seed1" / "score.json");
+  const auto resumed = run_cli("study --resume " + study.string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_THAT(resumed.output, HasSubstr("gan-seed1: training"));
+  EXPECT_THAT(resumed.output, ::testing::Not(HasSubstr("kl-seed0: training")));
+  EXPECT_EQ(fs::last_write_time(study / "kl-seed0" / "score.json"), kept);
+  EXPECT_TRUE(fs::exists(study / "gan-seed1" / "score.json"));
+}
+
+}  // namespace
