@@ -284,29 +284,34 @@ LoopStats Trainer::run_loop() {
   return stats;
 }
 
+// d_steps steps of D on real batches against batches of the pool, before flow or G step t;
+// distributed, each rank evaluates its share and the gradients are averaged.
+void Trainer::density_ratio_steps(int64_t t, LogisticLoss& d_loss, LoopStats& stats) {
+  const auto start = Clock::now();
+  std::function<void()> sync_d;
+  if (distributed()) sync_d = [this] { average_gradients(*discriminator_.ptr()); };
+  const auto particles_share = shard_.share(options_.batch_size);
+  for (int64_t k = 0; k < options_.d_steps; ++k) {
+    const auto real = real_batch();
+    d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
+                                particles_share, d_precision());
+    watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
+  }
+  if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
+  end_phase(stats.seconds_d, start);
+}
+
 // VGrow's inner loop (Algorithm 1): the pool drawn once; T times d_steps D steps and one flow
 // step of every particle; then G projected onto the moved pool. Returns the projection loss.
 torch::Tensor Trainer::vgrow_steps(LogisticLoss& d_loss, FlowStepStats& flow, LoopStats& stats) {
-  std::function<void()> sync_d, sync_g;
-  if (distributed()) {
-    sync_d = [this] { average_gradients(*discriminator_.ptr()); };
-    sync_g = [this] { average_gradients(*generator_.ptr()); };
-  }
-  const auto particles_share = shard_.share(options_.batch_size);
+  std::function<void()> sync_g;
+  if (distributed()) sync_g = [this] { average_gradients(*generator_.ptr()); };
   // The pool is drawn in training mode (the authors draw it in eval mode).
   generator_.ptr()->train();
   draw_pool();
   for (int64_t t = 0; t < options_.particle_steps; ++t) {
+    density_ratio_steps(t, d_loss, stats);
     auto start = Clock::now();
-    for (int64_t k = 0; k < options_.d_steps; ++k) {
-      const auto real = real_batch();
-      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), sync_d,
-                                  particles_share, d_precision());
-      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
-    }
-    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
-    end_phase(stats.seconds_d, start);
-    start = Clock::now();
     // Eval mode: spectral norm keeps the u, v of the last D step for every chunk of the pool.
     discriminator_.ptr()->eval();
     flow = move_particles();
@@ -334,14 +339,8 @@ torch::Tensor Trainer::adversarial_steps(LogisticLoss& d_loss, LoopStats& stats)
     auto start = Clock::now();
     generator_.ptr()->train();
     draw_pool();
-    for (int64_t k = 0; k < options_.d_steps; ++k) {
-      const auto real = real_batch();
-      d_loss = density_ratio_step(discriminator_, *d_optimizer_, real, particle_batch(), {}, {},
-                                  d_precision());
-      watch_finite(torch::stack({d_loss.real, d_loss.particles}), "the D loss", t);
-    }
-    if (options_.d_steps > 0) watch_weights(*discriminator_.ptr(), "D", t);
     end_phase(stats.seconds_d, start);
+    density_ratio_steps(t, d_loss, stats);
     start = Clock::now();
     const auto latents = to_device(torch::randn({options_.batch_size, options_.latent_dim}),
                                    options_.device);

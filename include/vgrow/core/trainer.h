@@ -146,6 +146,8 @@ class Trainer {
   torch::Tensor real_batch();
   torch::Tensor particle_batch();
   FlowStepStats move_particles();
+  // d_steps D steps before flow (or G) step t, timed as D.
+  void density_ratio_steps(int64_t t, LogisticLoss& d_loss, LoopStats& stats);
   // The outer loop's inner part, VGrow's or the GAN baselines' (options_.method); each
   // returns G's loss (projection MSE, or the GAN loss of the last G step).
   torch::Tensor vgrow_steps(LogisticLoss& d_loss, FlowStepStats& flow, LoopStats& stats);
