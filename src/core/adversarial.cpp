@@ -1,20 +1,14 @@
 #include "vgrow/core/adversarial.h"
 
-#include <algorithm>
-#include <cctype>
-
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
+
+#include "core/name_table.h"
 
 namespace vgrow {
 namespace {
 
-struct NamedMethod {
-  const char* name;
-  TrainingMethod method;
-};
-
-constexpr NamedMethod kMethods[] = {
+constexpr Named<TrainingMethod> kMethods[] = {
     {"vgrow", TrainingMethod::VGrow},
     {"gan", TrainingMethod::GanMinimax},
     {"gan-ns", TrainingMethod::GanNonSaturating},
@@ -23,29 +17,14 @@ constexpr NamedMethod kMethods[] = {
 }  // namespace
 
 TrainingMethod training_method_from_name(std::string_view name) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  for (const auto& m : kMethods) {
-    if (lower == m.name) return m.method;
-  }
-  std::string known;
-  for (const auto& m : kMethods) known += std::string(known.empty() ? "" : ", ") + m.name;
-  TORCH_CHECK(false, "unknown training method '", name, "' (known: ", known, ")");
+  const auto method = find_named(kMethods, name);
+  TORCH_CHECK(method, "unknown training method '", name, "' (known: ", known_names(kMethods), ")");
+  return *method;
 }
 
-std::string training_method_name(TrainingMethod method) {
-  for (const auto& m : kMethods) {
-    if (m.method == method) return m.name;
-  }
-  return "?";
-}
+std::string training_method_name(TrainingMethod method) { return name_of(kMethods, method); }
 
-std::vector<std::string> training_method_names() {
-  std::vector<std::string> out;
-  for (const auto& m : kMethods) out.emplace_back(m.name);
-  return out;
-}
+std::vector<std::string> training_method_names() { return names_of(kMethods); }
 
 torch::Tensor generator_loss(TrainingMethod method, const torch::Tensor& d_fake) {
   switch (method) {

@@ -1,21 +1,16 @@
 #include "vgrow/core/divergence.h"
 
-#include <algorithm>
-#include <cctype>
 #include <cmath>
 
 #include <c10/util/Exception.h>
 #include <torch/torch.h>
 
+#include "core/name_table.h"
+
 namespace vgrow {
 namespace {
 
-struct NamedKind {
-  const char* name;
-  DivergenceKind kind;
-};
-
-constexpr NamedKind kNames[] = {
+constexpr Named<DivergenceKind> kNames[] = {
     {"kl", DivergenceKind::KL},
     {"js", DivergenceKind::JS},
     {"logd", DivergenceKind::LogD},
@@ -24,6 +19,8 @@ constexpr NamedKind kNames[] = {
     {"reverse-kl", DivergenceKind::ReverseKL},
     {"hellinger", DivergenceKind::SquaredHellinger},
 };
+// The authors' spelling.
+constexpr Named<DivergenceKind> kAliases[] = {{"jeffrey", DivergenceKind::Jeffreys}};
 
 // e^{+-D} overflows float32 beyond |D| ~ 88; clamping D first keeps every weight finite,
 // and the cap (max_velocity_scale) binds long before this bound does.
@@ -42,30 +39,15 @@ Divergence::Divergence(DivergenceKind kind, DivergenceOptions options)
 }
 
 Divergence Divergence::from_name(std::string_view name, DivergenceOptions options) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  if (lower == "jeffrey") lower = "jeffreys";  // the authors' spelling
-  for (const auto& entry : kNames) {
-    if (lower == entry.name) return Divergence(entry.kind, options);
-  }
-  std::string known;
-  for (const auto& entry : kNames) known += std::string(known.empty() ? "" : ", ") + entry.name;
-  TORCH_CHECK(false, "unknown divergence '", name, "' (known: ", known, ")");
+  auto kind = find_named(kNames, name);
+  if (!kind) kind = find_named(kAliases, name);
+  TORCH_CHECK(kind, "unknown divergence '", name, "' (known: ", known_names(kNames), ")");
+  return Divergence(*kind, options);
 }
 
-std::vector<std::string> Divergence::names() {
-  std::vector<std::string> out;
-  for (const auto& entry : kNames) out.emplace_back(entry.name);
-  return out;
-}
+std::vector<std::string> Divergence::names() { return names_of(kNames); }
 
-std::string Divergence::name() const {
-  for (const auto& entry : kNames) {
-    if (entry.kind == kind_) return entry.name;
-  }
-  return "?";
-}
+std::string Divergence::name() const { return name_of(kNames, kind_); }
 
 double Divergence::f(double u) const {
   TORCH_CHECK(u > 0.0, "f(u) needs u > 0, got ", u);
