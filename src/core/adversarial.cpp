@@ -43,10 +43,10 @@ torch::Tensor adversarial_generator_step(TrainingMethod method, torch::nn::AnyMo
                                          const MixedPrecision& precision) {
   generator.ptr()->train();
   discriminator.ptr()->eval();
-  optimizer.zero_grad();
   const auto fake = forward_fp32(generator, latents, precision.autocast);
   const auto loss = generator_loss(method, forward_fp32(discriminator, fake, precision.autocast));
-  // Gradients for G's weights only: D is not stepped here, and its own step zeroes its grads.
+  // Gradients for G's weights only, each assigned below (so no zero_grad first): D is not
+  // stepped here, and its own step zeroes its grads.
   std::vector<torch::Tensor> weights;
   for (const auto& p : generator.ptr()->parameters()) {
     if (p.requires_grad()) weights.push_back(p);
