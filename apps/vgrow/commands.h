@@ -21,6 +21,8 @@ void add_study(CLI::App& app);
 
 // A preset name or config file, then key=value overrides, into a validated Config.
 Config resolve_config(const std::vector<std::string>& args);
+// This program's own path, to start itself again (launch's ranks, study's runs).
+std::string self_executable();
 // The folder that holds the committed presets.
 std::string config_dir();
 

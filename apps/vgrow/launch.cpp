@@ -23,6 +23,14 @@
 extern char** environ;
 
 namespace vgrow::cli {
+
+std::string self_executable() {
+  char buf[PATH_MAX];
+  const auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+  TORCH_CHECK(n > 0, "cannot read /proc/self/exe: ", std::strerror(errno));
+  return std::string(buf, static_cast<size_t>(n));
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -37,13 +45,6 @@ std::string describe_status(int status) {
            ::strsignal(WTERMSIG(status)) + ")";
   }
   return "ended abnormally";
-}
-
-std::string self_executable() {
-  char buf[PATH_MAX];
-  const auto n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  TORCH_CHECK(n > 0, "cannot read /proc/self/exe: ", std::strerror(errno));
-  return std::string(buf, static_cast<size_t>(n));
 }
 
 // This process's environment without the variables each rank gets its own value of.

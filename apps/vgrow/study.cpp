@@ -100,13 +100,6 @@ Plan from_json(const ordered_json& j) {
   return p;
 }
 
-std::string self_executable() {
-  std::error_code ec;
-  const auto exe = fs::read_symlink("/proc/self/exe", ec);
-  TORCH_CHECK(!ec, "cannot read /proc/self/exe: ", ec.message());
-  return exe.string();
-}
-
 // Runs `exe args...` with stdout and stderr into `log`; returns its wait status.
 int run_child(const std::vector<std::string>& args, const fs::path& log) {
   posix_spawn_file_actions_t actions;
