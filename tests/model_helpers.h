@@ -6,9 +6,19 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <torch/nn/modules/container/any.h>
+
+#include "vgrow/models/mlp.h"
 #include "vgrow/models/resnet.h"
 
 namespace vgrow::testing {
+
+// A small MLP discriminator on `input_dim` features, always the same weights (seed 7).
+inline torch::nn::AnyModule small_mlp_discriminator(int64_t input_dim) {
+  torch::manual_seed(7);
+  return torch::nn::AnyModule(models::MLPDiscriminator(
+      models::MLPDiscriminatorOptions().input_dim(input_dim).hidden(16).layers(2)));
+}
 
 // A ResNet D seeded with `seed` whose spectral-norm u, v have settled: from random vectors
 // sigma is far off (D's gradients are then ~1e7), so four training-mode forwards come first.

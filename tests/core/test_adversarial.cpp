@@ -7,17 +7,14 @@
 
 #include "vgrow/core/adversarial.h"
 #include "vgrow/core/particles.h"
+#include "model_helpers.h"
 #include "vgrow/models/mlp.h"
 
 namespace {
 
 using vgrow::TrainingMethod;
 
-torch::nn::AnyModule small_discriminator() {
-  torch::manual_seed(7);
-  return torch::nn::AnyModule(vgrow::models::MLPDiscriminator(
-      vgrow::models::MLPDiscriminatorOptions().input_dim(2).hidden(16).layers(2)));
-}
+using vgrow::testing::small_mlp_discriminator;
 
 TEST(Adversarial, GeneratorLossesInClosedForm) {
   // Within +-10 the literal formulas are exact to 1e-9 in double; beyond, 1 - sigmoid(D) loses
@@ -39,7 +36,7 @@ TEST(Adversarial, GeneratorLossesInClosedForm) {
 // The paper's link: minimising the minimax loss moves each sample along the JS flow's
 // velocity, the non-saturating loss along the logD flow's (up to the 1/n of a mean).
 TEST(Adversarial, TheGeneratorGradientIsTheJsOrLogDFlowVelocity) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(2);
   const auto x = torch::randn({32, 2});
   for (const auto& [method, divergence] :
        {std::pair{TrainingMethod::GanMinimax, "js"},
@@ -53,7 +50,7 @@ TEST(Adversarial, TheGeneratorGradientIsTheJsOrLogDFlowVelocity) {
 }
 
 TEST(Adversarial, OneGeneratorStepMovesGAloneDownItsLoss) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(2);
   torch::manual_seed(3);
   auto g = torch::nn::AnyModule(vgrow::models::MLPGenerator(
       vgrow::models::MLPGeneratorOptions().latent_dim(4).hidden(16).layers(2)));

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "model_helpers.h"
 #include "vgrow/models/mlp.h"
 #include "vgrow/core/particles.h"
 #include "vgrow/core/projection.h"
@@ -9,11 +10,7 @@ namespace {
 
 using vgrow::Divergence;
 
-torch::nn::AnyModule small_discriminator() {
-  torch::manual_seed(7);
-  return torch::nn::AnyModule(vgrow::models::MLPDiscriminator(
-      vgrow::models::MLPDiscriminatorOptions().input_dim(6).hidden(16).layers(2)));
-}
+using vgrow::testing::small_mlp_discriminator;
 
 // Per-sample gradient of a generator loss with respect to the samples.
 torch::Tensor loss_gradient(torch::nn::AnyModule& d, const torch::Tensor& x,
@@ -24,7 +21,7 @@ torch::Tensor loss_gradient(torch::nn::AnyModule& d, const torch::Tensor& x,
 
 // JS: the minimax GAN generator loss log(1 - sigmoid(D)); the flow moves down its gradient.
 TEST(FlowStep, JSVelocityIsMinimaxGeneratorGradient) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(6);
   const auto x = torch::randn({32, 6});
   const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("js")).along();
   const auto g = loss_gradient(d, x, [](torch::Tensor y) { return torch::log1p(-torch::sigmoid(y)); });
@@ -33,7 +30,7 @@ TEST(FlowStep, JSVelocityIsMinimaxGeneratorGradient) {
 
 // logD: the non-saturating loss -log sigmoid(D).
 TEST(FlowStep, LogDVelocityIsNonSaturatingGeneratorGradient) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(6);
   const auto x = torch::randn({32, 6});
   const auto v = vgrow::flow_velocity(d, x, Divergence::from_name("logd")).along();
   const auto g = loss_gradient(d, x, [](torch::Tensor y) { return -torch::log_sigmoid(y); });
@@ -42,7 +39,7 @@ TEST(FlowStep, LogDVelocityIsNonSaturatingGeneratorGradient) {
 
 // The chunked in-place step equals the plain formula on the whole pool at once.
 TEST(FlowStep, ChunkedStepEqualsWholePoolFormula) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(6);
   auto pool = torch::rand({100, 6}) * 2 - 1;
   const auto before = pool.clone();
   const auto div = Divergence::from_name("jeffreys");
@@ -56,7 +53,7 @@ TEST(FlowStep, ChunkedStepEqualsWholePoolFormula) {
 }
 
 TEST(FlowStep, NoClampForUnboundedData) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(6);
   auto pool = torch::full({10, 6}, 5.0);
   vgrow::flow_step(d, pool, Divergence::from_name("kl"),
                    vgrow::FlowStepOptions().clamp_min(std::nullopt).clamp_max(std::nullopt));
@@ -64,7 +61,7 @@ TEST(FlowStep, NoClampForUnboundedData) {
 }
 
 TEST(FlowStep, NegativeStepSizeIsRefused) {
-  auto d = small_discriminator();
+  auto d = small_mlp_discriminator(6);
   auto pool = torch::zeros({4, 6});
   EXPECT_THROW(vgrow::flow_step(d, pool, Divergence::from_name("kl"),
                                 vgrow::FlowStepOptions().eta(-0.1)),

@@ -28,6 +28,13 @@ std::vector<double> json_array(const std::string& json, const std::string& key) 
   return out;
 }
 
+// "reverse_kl_seed1": test names for a (method, seed) parameter.
+std::string name_and_seed(const ::testing::TestParamInfo<std::tuple<std::string, int>>& info) {
+  auto name = std::get<0>(info.param);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name + "_seed" + std::to_string(std::get<1>(info.param));
+}
+
 // A divergence and a seed.
 class ToyLearning : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
@@ -70,11 +77,7 @@ INSTANTIATE_TEST_SUITE_P(Divergences, ToyLearning,
                                                               "pearson", "reverse-kl",
                                                               "hellinger"),
                                             ::testing::Values(0, 1)),
-                         [](const auto& info) {
-                           auto name = std::get<0>(info.param);
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name + "_seed" + std::to_string(std::get<1>(info.param));
-                         });
+                         name_and_seed);
 
 // The GAN baselines, as a user runs them: the same preset with run.method = gan or gan-ns.
 // They must learn (a generator stuck at the centre is ~9 from the target in energy distance),
@@ -101,10 +104,6 @@ TEST_P(GanBaselines, LearnEightGaussians) {
 INSTANTIATE_TEST_SUITE_P(Methods, GanBaselines,
                          ::testing::Combine(::testing::Values("gan", "gan-ns"),
                                             ::testing::Values(0, 1)),
-                         [](const auto& info) {
-                           auto name = std::get<0>(info.param);
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name + "_seed" + std::to_string(std::get<1>(info.param));
-                         });
+                         name_and_seed);
 
 }  // namespace
