@@ -1,4 +1,4 @@
-# `cmake --install`: the vgrow CLI, the presets, the public headers, one static library a
+# `cmake --install`: the vgrow CLI, the presets, the shipped dataset classifiers, the public headers, one static library a
 # layer, and a CMake package (find_package(vgrow) -> vgrow::vgrow or vgrow::core, ...) plus
 # pkg-config's vgrow.pc.
 include(CMakePackageConfigHelpers)
@@ -6,6 +6,7 @@ set(VGROW_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/vgrow)
 
 install(TARGETS vgrow_cli RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(DIRECTORY configs/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vgrow/configs)
+install(DIRECTORY share/classifiers/ DESTINATION ${CMAKE_INSTALL_DATADIR}/vgrow/classifiers)
 install(DIRECTORY include/vgrow DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(TARGETS ${VGROW_LAYER_TARGETS} vgrow EXPORT vgrowTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

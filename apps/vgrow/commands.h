@@ -18,6 +18,7 @@ void add_classifier(CLI::App& app);
 void add_launch(CLI::App& app);
 void add_bench(CLI::App& app);
 void add_study(CLI::App& app);
+void add_report(CLI::App& app);
 
 // A preset name or config file, then key=value overrides, into a validated Config.
 Config resolve_config(const std::vector<std::string>& args);

@@ -1,5 +1,7 @@
 #include "console_reporter.h"
 
+#include <filesystem>
+
 #include <cstdio>
 #include <iostream>
 
@@ -49,6 +51,8 @@ void ConsoleReporter::stopped(const TrainingRunResult& result) {
   if (quiet_) return;
   std::cout << "stopped (" << result.stop_reason << ") after loop " << result.loops_done
             << "; checkpoint and samples in " << result.run_dir.string() << "\n";
+  const auto report = result.run_dir / "report.html";
+  if (std::filesystem::exists(report)) std::cout << "report: " << report.string() << "\n";
 }
 
 }  // namespace vgrow::cli

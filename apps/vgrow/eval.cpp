@@ -87,18 +87,19 @@ ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t
           }};
 }
 
+// --inception, else --classifier, else the dataset's own classifier (yours in classifiers/,
+// else the one shipped with vgrow).
 std::unique_ptr<metrics::FeatureExtractor> make_extractor(const std::string& classifier,
-                                                          const std::string& inception) {
+                                                          const std::string& inception,
+                                                          const std::string& dataset) {
   if (!inception.empty()) {
     metrics::InceptionOptions o;
     o.path = inception;
     return std::make_unique<metrics::InceptionExtractor>(o);
   }
-  TORCH_CHECK(!classifier.empty(),
-              "scoring images needs a feature extractor: --classifier FILE (train one with "
-              "`vgrow classifier train`) or --inception FILE (Inception-v3 TorchScript)");
+  const auto file = !classifier.empty() ? classifier : metrics::default_classifier_file(dataset);
   return std::make_unique<metrics::ClassifierExtractor>(
-      metrics::ClassifierExtractor::from_file(classifier));
+      metrics::ClassifierExtractor::from_file(file));
 }
 
 struct EvalArgs {
@@ -108,7 +109,6 @@ struct EvalArgs {
 
 void eval_images(const EvalArgs& args) {
   set_compute_threads(static_cast<int>(args.threads));
-  auto extractor = make_extractor(args.classifier, args.inception);
   // Every other setting is the protocol's (vgrow/metrics/protocol.h), the one training uses.
   metrics::ScoreOptions options;
   options.fid_protocol = metrics::parse_fid_protocol(args.protocol);
@@ -123,6 +123,13 @@ void eval_images(const EvalArgs& args) {
                                                                    : generated_set.dataset) +
                                     ":train";
   const auto real_set = images_from(reference_source, args.count, args.seed, generated_set.size);
+  // The classifier of the data the images are compared with.
+  const auto colon = reference_source.find(':', 8);
+  auto extractor = make_extractor(
+      args.classifier, args.inception,
+      reference_source.rfind("dataset:", 0) == 0 ? reference_source.substr(8, colon - 8)
+      : generated_set.dataset.empty()            ? std::string("fashion-mnist")
+                                                 : generated_set.dataset);
   options.check(generated_set.count, real_set.count);
   const auto generated =
       metrics::generated_features(*extractor, generated_set.count, generated_set.chunks, options);
@@ -165,7 +172,9 @@ void add_eval(CLI::App& app) {
                   "checkpoint file, run folder, image folder, or dataset:NAME:SPLIT")->required();
   cmd->add_option("--reference", args->reference,
                   "real images to compare with (default dataset:<the run's dataset>:train)");
-  cmd->add_option("--classifier", args->classifier, "dataset classifier from `vgrow classifier train`");
+  cmd->add_option("--classifier", args->classifier,
+                  "dataset classifier from `vgrow classifier train` (default: yours in "
+                  "classifiers/<dataset>.pt, else the one shipped with vgrow)");
   cmd->add_option("--inception", args->inception, "Inception-v3 TorchScript file (never downloaded)");
   cmd->add_option("--protocol", args->protocol,
                   "paper: n generated vs n real, mean and sd over --draws subsamples; "

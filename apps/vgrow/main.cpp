@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   vgrow::cli::add_launch(app);
   vgrow::cli::add_bench(app);
   vgrow::cli::add_study(app);
+  vgrow::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.h"
+#include "vgrow/metrics/classifier.h"
 #include "vgrow/core/adversarial.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/io/atomic_file.h"
@@ -290,7 +291,8 @@ void add_study(CLI::App& app) {
   cmd->add_option("--loops", args->plan.loops, "budget of each run in outer loops");
   cmd->add_option("-n", args->plan.samples, "samples scored per run (default 5000)");
   cmd->add_option("--classifier", args->plan.classifier,
-                  "feature extractor for image data (vgrow classifier train)");
+                  "feature extractor for image data (default: the dataset's own classifier, "
+                  "yours in classifiers/ or the one shipped with vgrow)");
   cmd->add_option("-o", args->out, "the study folder (must not exist)");
   cmd->add_option("--resume", args->resume, "continue the study in this folder");
   cmd->callback([args] {
@@ -315,9 +317,13 @@ void add_study(CLI::App& app) {
     plan.methods = args->methods.empty() ? default_methods() : split_list(args->methods);
     check_plan(plan);
     const auto config = resolve_config(plan.config);  // refuses a bad preset before any run
-    TORCH_CHECK(config.data.dataset == "toy" || !plan.classifier.empty(),
-                "scoring images needs a feature extractor: --classifier FILE (train one with "
-                "`vgrow classifier train`)");
+    if (config.data.dataset != "toy" && plan.classifier.empty()) {
+      plan.classifier = metrics::default_classifier_file(config.data.dataset);
+      TORCH_CHECK(fs::is_regular_file(plan.classifier),
+                  "scoring images needs a feature extractor: vgrow ships none for ",
+                  config.data.dataset, "; give --classifier FILE (train one with `vgrow "
+                  "classifier train --dataset ", config.data.dataset, "`)");
+    }
     const fs::path dir =
         args->out.empty() ? fs::path(config.run.out_dir) / ("study-" + (config.data.dataset == "toy"
                                                                            ? config.data.target

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cctype>
+#include <cstring>
 #include <iostream>
 
 #include "commands.h"
@@ -18,6 +21,21 @@ void print_config_keys(std::ostream& out) {
     if (k.resumable) about += "; may change on resume";
     out << k.key << " = " << k.default_value << "  (" << about << ")\n    " << k.help << "\n";
   }
+}
+
+// The command as a person would type it again: arguments with anything but letters, digits
+// and -_./=,:+@ single-quoted.
+std::string command_text(const std::vector<std::string>& words) {
+  std::string text;
+  for (const auto& w : words) {
+    const bool plain = !w.empty() && std::all_of(w.begin(), w.end(), [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("-_./=,:+@", c);
+    });
+    std::string quoted = "'";
+    for (const char c : w) quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    text += (text.empty() ? "" : " ") + (plain ? w : quoted + "'");
+  }
+  return text;
 }
 
 // A diverged run's message with what to do next.
@@ -84,6 +102,11 @@ void add_train(CLI::App& app) {
     options.resume_dir = args->resume;
     options.reporter = &reporter;
     options.stop_requested = stop_requested;
+    std::vector<std::string> words{"vgrow", "train"};
+    if (!args->resume.empty()) words.insert(words.end(), {"--resume", args->resume});
+    if (args->quiet) words.push_back("--quiet");
+    words.insert(words.end(), args->config.begin(), args->config.end());
+    options.command = command_text(words);
     try {
       run_training(config, options);
     } catch (const RunDiverged& e) {

@@ -9,6 +9,7 @@
 
 #include "vgrow/io/atomic_file.h"
 #include "vgrow/io/image_decode.h"
+#include "vgrow/io/html.h"
 #include "vgrow/io/image_grid.h"
 #include "vgrow/io/pixels.h"
 #include "vgrow/io/plots.h"
@@ -63,6 +64,7 @@
 #include "vgrow/run/experiment.h"
 #include "vgrow/run/loop_record.h"
 #include "vgrow/run/run_outputs.h"
+#include "vgrow/run/run_report.h"
 #include "vgrow/run/run_reporter.h"
 #include "vgrow/run/runtime_settings.h"
 #include "vgrow/run/training_metrics.h"

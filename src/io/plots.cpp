@@ -153,4 +153,65 @@ bool plot_curves(const fs::path& png, const fs::path& csv, const std::string& x,
   return run_gnuplot(gp.str(), png);
 }
 
+namespace {
+
+// The gnuplot commands that draw `p` into `svg`.
+std::string overlaid_plot_script(const OverlaidPlot& p, const fs::path& svg) {
+  std::ostringstream gp;
+  gp << "set output " << gnuplot_quote(svg.string()) << "\nset title " << gnuplot_quote(p.title)
+     << "\nset xlabel " << gnuplot_quote(p.x) << "\n"
+     << (p.series.size() > 1 ? "set key\n" : "unset key\n") << "plot ";
+  for (size_t j = 0; j < p.series.size(); ++j) {
+    const auto& s = p.series[j];
+    gp << (j ? ", " : "") << gnuplot_quote(s.csv.string()) << " using " << gnuplot_quote(p.x)
+       << ":" << gnuplot_quote(p.y) << " with lines lw 2 title " << gnuplot_quote(s.label);
+  }
+  gp << "\nunset output\n";
+  return gp.str();
+}
+
+}  // namespace
+
+std::vector<std::string> plot_svgs(const std::vector<OverlaidPlot>& plots) {
+  std::vector<std::string> svgs(plots.size());
+  if (plots.empty() || !gnuplot_available()) return svgs;
+  std::string dir = (fs::temp_directory_path() / "vgrow-plots-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    TORCH_WARN("plots not drawn: cannot create a temporary folder: ", std::strerror(errno));
+    return svgs;
+  }
+  const std::string header =
+      "set terminal svg size 560,330 noenhanced font 'sans,11' background '#ffffff'\n"
+      "set datafile separator ','\nset grid\nset key top right\n";
+  const auto svg_of = [&](size_t i) { return fs::path(dir) / (std::to_string(i) + ".svg"); };
+  const auto draw = [&](const std::vector<size_t>& which) {
+    std::string script = header;
+    for (const auto i : which) script += overlaid_plot_script(plots[i], svg_of(i));
+    const auto file = fs::path(dir) / "plots.gp";
+    std::ofstream(file) << script;
+    return run_quietly({"gnuplot", file.string()}) == 0;
+  };
+  std::vector<size_t> all;
+  for (size_t i = 0; i < plots.size(); ++i) {
+    if (!plots[i].series.empty()) all.push_back(i);
+  }
+  // A plot gnuplot gave up on mid-way is an unfinished document: not shown.
+  const auto finished = [&](size_t i) {
+    std::ifstream in(svg_of(i), std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (text.str().find("</svg>") != std::string::npos) svgs[i] = text.str();
+    return !svgs[i].empty();
+  };
+  // One process for all plots; gnuplot stops a script at its first error (a series with no
+  // finite value), so after a failure each plot not drawn yet gets a process of its own.
+  const bool all_drawn = draw(all);
+  for (const auto i : all) {
+    if (!finished(i) && !all_drawn && draw({i})) finished(i);
+  }
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  return svgs;
+}
+
 }  // namespace vgrow::io

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <numbers>
@@ -265,6 +266,28 @@ torch::Tensor ClassifierExtractor::probabilities(const torch::Tensor& images) {
 
 std::string ClassifierExtractor::id() const {
   return "classifier:" + metadata_.dataset + (sha256_.empty() ? "" : ":sha256:" + sha256_);
+}
+
+std::string default_classifier_file(const std::string& dataset) {
+  namespace fs = std::filesystem;
+  const auto name = dataset + ".pt";
+  std::vector<fs::path> candidates;
+  if (const char* dir = std::getenv("VGROW_CLASSIFIER_DIR"); dir && *dir) {
+    candidates.push_back(fs::path(dir) / name);
+  }
+  candidates.push_back(fs::path("classifiers") / name);
+  std::error_code ec;
+  const auto exe = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    candidates.push_back(exe.parent_path().parent_path() / "share" / "vgrow" / "classifiers" / name);
+  }
+#ifdef VGROW_SHIPPED_CLASSIFIER_DIR
+  candidates.push_back(fs::path(VGROW_SHIPPED_CLASSIFIER_DIR) / name);
+#endif
+  for (const auto& file : candidates) {
+    if (fs::is_regular_file(file, ec)) return file.string();
+  }
+  return (fs::path("classifiers") / name).string();
 }
 
 }  // namespace vgrow::metrics

@@ -241,6 +241,8 @@ const std::vector<Key>& schema() {
       KEY(run, minutes, "wall-clock budget in minutes (0 = none)").at_least(0).resumable(),
       KEY(run, log_every, "outer loops between progress lines").at_least(1).resumable(),
       KEY(run, sample_every, "outer loops between sample grids/plots").at_least(1).resumable(),
+      KEY(run, report, "refresh report.html in the run folder at each sample interval")
+          .resumable(),
       KEY(run, checkpoint_every, "outer loops between checkpoints").at_least(1).resumable(),
       KEY(run, keep_checkpoints, "how many recent checkpoints to keep").at_least(1).resumable(),
       KEY(run, dist_timeout_seconds,
@@ -314,7 +316,9 @@ const std::vector<Key>& schema() {
       KEY(eval, count, "generated images per evaluation")
           .check([](double v) { return v >= 2 && v <= 100000; }, "must be from 2 to 100000")
           .resumable(),
-      KEY(eval, classifier, "dataset classifier file (empty = classifiers/<dataset>.pt)")
+      KEY(eval, classifier,
+          "dataset classifier file (empty = yours in classifiers/<dataset>.pt, else the one "
+          "shipped with vgrow)")
           .resumable(),
       KEY(eval, best, "metric that picks best.pt (empty = the first of eval.metrics)")
           .choices(metrics::score_names())
@@ -555,6 +559,12 @@ std::string to_toml(Config config) {
     out << f.key.substr(dot + 1) << " = " << render(f.value) << "\n";
   }
   return out.str();
+}
+
+std::vector<std::pair<std::string, std::string>> config_values(Config config) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& f : config_fields(config)) out.emplace_back(f.key, render(f.value));
+  return out;
 }
 
 namespace {

@@ -15,7 +15,7 @@ namespace vgrow {
 namespace fs = std::filesystem;
 
 std::string classifier_path(const Config& config) {
-  return config.eval.classifier.empty() ? "classifiers/" + config.data.dataset + ".pt"
+  return config.eval.classifier.empty() ? metrics::default_classifier_file(config.data.dataset)
                                         : config.eval.classifier;
 }
 

@@ -1,6 +1,7 @@
 #include "vgrow/run/training_run.h"
 
 #include <chrono>
+#include <fstream>
 #include <optional>
 
 #include <torch/torch.h>
@@ -16,6 +17,7 @@
 #include "vgrow/run/experiment.h"
 #include "vgrow/run/loop_record.h"
 #include "vgrow/run/run_outputs.h"
+#include "vgrow/run/run_report.h"
 #include "vgrow/run/run_reporter.h"
 
 namespace vgrow {
@@ -78,6 +80,25 @@ RunStart describe_start(const Config& config, Trainer& trainer, const dist::Dist
           dist.world() > 1 ? dist.describe() : std::string()};
 }
 
+// One line per start of the run: when, at which loop, and the command.
+void record_command(const fs::path& run_dir, int64_t loop, const std::string& command) {
+  if (command.empty()) return;
+  std::ofstream out(run_dir / "commands.log", std::ios::app);
+  out << io::utc_timestamp() << "  loop " << loop << "  " << command << "\n";
+  if (!out) TORCH_WARN("cannot append to ", (run_dir / "commands.log").string());
+}
+
+// report.html beside the samples; a report that cannot be written never stops training.
+void refresh_report(const fs::path& run_dir) {
+  try {
+    write_run_report(run_dir / "report.html", {run_dir});
+  } catch (const c10::Error& e) {
+    TORCH_WARN("report.html not refreshed: ", e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    TORCH_WARN("report.html not refreshed: ", e.what());
+  }
+}
+
 RunReporter& nobody() {
   static RunReporter silent;
   return silent;
@@ -115,6 +136,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
   } else if (outputs) {
     outputs->write_initial(*trainer);
   }
+  if (main_rank) record_command(folder.dir, trainer->loop(), options.command);
   std::optional<io::MetricsLog> stats_log;
   if (main_rank) stats_log.emplace(folder.dir);
   reporter.run_started(describe_start(config, *trainer, *dist, folder));
@@ -150,7 +172,8 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     const bool last = done >= config.run.loops || out_of_time || interrupted;
     const bool log_due = last || done % config.run.log_every == 0;
     reporter.loop_finished(record, {done, last, log_due, progress});
-    if (outputs && outputs->due(done, last)) outputs->write(*trainer, stats_log->csv_path());
+    const bool outputs_due = outputs && outputs->due(done, last);
+    if (outputs_due) outputs->write(*trainer, stats_log->csv_path());
     std::optional<EvalResult> scores;
     if (evaluation_due(config, done, last)) {
       dist->run_on_main("evaluation", scoring_wait,
@@ -164,6 +187,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
       if (scores->new_best) checkpoints.save_best(*trainer, config_text, evaluator->best());
       reporter.evaluated(*scores);
     }
+    if (outputs_due && config.run.report) refresh_report(folder.dir);
     if (interrupted || out_of_time) {
       result.stop_reason = interrupted ? "interrupted" : "time";
       break;

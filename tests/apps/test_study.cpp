@@ -42,8 +42,9 @@ TEST(Study, BadInputIsRefusedBeforeAnyRun) {
     EXPECT_THAT(r.output, HasSubstr(message)) << args;
     EXPECT_FALSE(fs::exists(dir.path() / "s")) << args << ": nothing may be created";
   }
-  const auto images = run_cli("study --loops 3 --methods kl -o " + (dir.path() / "i").string());
-  EXPECT_THAT(images.output, HasSubstr("scoring images needs a feature extractor: --classifier"));
+  const auto images = run_cli("study --loops 3 --methods kl data.dataset=cifar10 data.path=/nowhere -o " +
+                              (dir.path() / "i").string());
+  EXPECT_THAT(images.output, HasSubstr("vgrow ships none for cifar10; give --classifier FILE"));
   fs::create_directories(dir.path() / "taken");
   const auto taken = run_cli("study toy-8gaussians --loops 3 --methods kl -o " +
                              (dir.path() / "taken").string());

@@ -266,6 +266,7 @@ TEST(ConfigSchema, ResumableKeysAreTheSchedulingKeysEvalAndStepSizes) {
                                        "run.minutes",
                                        "run.log_every",
                                        "run.sample_every",
+                                       "run.report",
                                        "run.checkpoint_every",
                                        "run.keep_checkpoints",
                                        "run.threads",

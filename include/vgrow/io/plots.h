@@ -24,4 +24,19 @@ bool plot_scatter(const std::filesystem::path& png, const torch::Tensor& target,
 bool plot_curves(const std::filesystem::path& png, const std::filesystem::path& csv,
                  const std::string& x, const std::vector<std::string>& columns);
 
+// One curve of an overlaid plot: column `y` against column `x` of a CSV file with a header.
+struct PlotSeries {
+  std::string label;
+  std::filesystem::path csv;
+};
+struct OverlaidPlot {
+  std::string title;
+  std::string x, y;  // column names
+  std::vector<PlotSeries> series;
+};
+// Each plot as SVG text, drawn by one gnuplot process (cheap enough to redraw while training
+// runs); empty strings when gnuplot is absent or fails. Self-contained SVG: no scripts, no
+// links to other files.
+std::vector<std::string> plot_svgs(const std::vector<OverlaidPlot>& plots);
+
 }  // namespace vgrow::io

@@ -21,6 +21,9 @@ std::optional<uint64_t> run_number(const std::string& folder_name);
 std::filesystem::path create_run_folder(const std::filesystem::path& out_dir,
                                         const std::string& suffix);
 
+// "2026-12-02 16:40:05 UTC": the time stamp of run folder logs and reports.
+std::string utc_timestamp();
+
 // One JSON object on one line, keys in row order, whole numbers as integers, NaN and Inf
 // as null (JSON has no NaN): the format of MetricsLog's .jsonl.
 std::string json_line(const std::vector<std::pair<std::string, double>>& row);

@@ -108,6 +108,13 @@ void save_classifier(const std::string& path, const Classifier& model,
                      const ClassifierMetadata& metadata);
 LoadedClassifier load_classifier(const std::string& path);
 
+// The classifier `vgrow eval` and eval.metrics use for `dataset` when none is named: the first
+// of $VGROW_CLASSIFIER_DIR/<dataset>.pt, classifiers/<dataset>.pt (one you trained, relative
+// to the working folder), and the classifier shipped with vgrow (share/vgrow/classifiers of
+// an installed vgrow, else the source tree's share/classifiers) that exists. With none,
+// classifiers/<dataset>.pt: where `vgrow classifier train` puts one.
+std::string default_classifier_file(const std::string& dataset);
+
 // The classifier as a FeatureExtractor: features() is the penultimate layer, probabilities()
 // the softmax of the logits; both in eval mode without gradients, batch_size at a time.
 // Images of another size than the classifier's are resized bilinearly (align_corners false).

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <variant>
+#include <utility>
 #include <vector>
 
 #include "vgrow/support/optim.h"
@@ -31,6 +32,7 @@ struct Config {
     double minutes = 15.0;        // wall-clock budget, 0 = none
     int64_t log_every = 50;
     int64_t sample_every = 100;
+    bool report = true;  // report.html in the run folder, refreshed at each sample interval
     int64_t checkpoint_every = 200;
     int64_t keep_checkpoints = 3;
     int64_t dist_timeout_seconds = 300;  // distributed: how long a rank waits for the others
@@ -92,7 +94,7 @@ struct Config {
     std::vector<std::string> metrics;  // empty = none
     int64_t every = 500;               // outer loops between evaluations
     int64_t count = 2000;              // generated images per evaluation
-    std::string classifier;            // classifier file; empty = classifiers/<dataset>.pt
+    std::string classifier;  // classifier file; empty = metrics::default_classifier_file
     std::string best;                  // metric that picks best.pt; empty = the first one
   } eval;
 
@@ -135,6 +137,8 @@ void apply_override(Config& config, const std::string& assignment);
 // Refuses impossible values and combinations, naming the key and the value.
 void validate(const Config& config);
 std::string to_toml(Config config);
+// Every key with its value as TOML ("flow.eta", "0.5"), in file order.
+std::vector<std::pair<std::string, std::string>> config_values(Config config);
 // Keys whose values differ between two configs, as "key: a -> b" lines.
 std::vector<std::string> config_differences(Config a, Config b);
 // The differences a run resumed from a checkpoint written under `stored` may not have.

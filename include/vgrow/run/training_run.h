@@ -20,6 +20,9 @@ struct TrainingRunOptions {
   // Polled after every outer loop (on every rank): true stops the run after that loop, with
   // a checkpoint.
   std::function<bool()> stop_requested;
+  // How the run was started (e.g. "vgrow train flow.divergence=js"), appended with the time
+  // and the loop to commands.log in the run folder; empty: nothing recorded.
+  std::string command;
 };
 
 struct TrainingRunResult {
