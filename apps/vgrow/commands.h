@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "vgrow/run/config.h"
+#include "vgrow/run/sampler.h"
 
 namespace vgrow::cli {
 
@@ -20,10 +21,25 @@ void add_bench(CLI::App& app);
 void add_study(CLI::App& app);
 void add_report(CLI::App& app);
 
-// A preset name or config file, then key=value overrides, into a validated Config.
+// A preset name or config file, then key=value overrides, into a validated Config. With no
+// preset or file (the default job), in-training scores are on (default_job_metrics) when the
+// data are images, eval.metrics is not given and a classifier for the dataset is at hand.
 Config resolve_config(const std::vector<std::string>& args);
+std::vector<std::string> default_job_metrics();
 // This program's own path, to start itself again (launch's ranks, study's runs).
 std::string self_executable();
+// --raw and --refine* of `vgrow sample` and `vgrow eval`.
+struct SamplerArgs {
+  SamplerOptions options = [] {
+    SamplerOptions o;
+    o.refine.steps = -1;  // the run's default (default_refine_steps)
+    return o;
+  }();
+  std::string space = "latent";
+  SamplerOptions resolved(uint64_t seed) const;
+};
+void add_sampler_options(CLI::App* cmd, SamplerArgs& args);
+
 // The folder that holds the committed presets.
 std::string config_dir();
 

@@ -5,6 +5,7 @@
 #include <c10/util/Exception.h>
 
 #include "commands.h"
+#include "vgrow/metrics/classifier.h"
 
 namespace vgrow::cli {
 namespace fs = std::filesystem;
@@ -50,11 +51,22 @@ Config resolve_config(const std::vector<std::string>& args) {
     with_key_list_hint([&] { apply_toml_file(config, file.string()); });
     first_override = 1;
   }
+  bool metrics_given = false;
   for (size_t i = first_override; i < args.size(); ++i) {
     with_key_list_hint([&] { apply_override(config, args[i]); });
+    metrics_given |= args[i].rfind("eval.metrics", 0) == 0;
+  }
+  // The default job (no preset or file) scores while training when a classifier for its data
+  // is at hand: it costs a few per cent of the run (docs/evaluation.md).
+  if (first_override == 0 && !metrics_given && config.is_image_data() &&
+      (!config.eval.classifier.empty() ||
+       fs::is_regular_file(metrics::default_classifier_file(config.data.dataset)))) {
+    config.eval.metrics = default_job_metrics();
   }
   validate(config);
   return config;
 }
+
+std::vector<std::string> default_job_metrics() { return {"fid", "kid", "is", "precision", "recall"}; }
 
 }  // namespace vgrow::cli

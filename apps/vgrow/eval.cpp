@@ -22,13 +22,15 @@ namespace vgrow::cli {
 namespace {
 
 // 2-D runs: energy distance to fresh target samples and, for Gaussian-mode targets, coverage.
-void eval_toy(const Config& config, torch::nn::AnyModule& generator, int64_t n, int64_t seed) {
+void eval_toy(Sampler& sampler, int64_t n, int64_t seed) {
+  const auto& config = sampler.trained().config;
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
-  const auto samples = generator.forward(at::randn({n, config.model.latent_dim}, gen));
+  const auto samples = sampler.draw(at::randn({n, config.model.latent_dim}, gen));
   torch::manual_seed(static_cast<uint64_t>(seed) + 1);
   const auto target = data::sample_toy2d(config.data.target, n);
   nlohmann::ordered_json line;
   line["target"] = config.data.target;
+  line["generator"] = sampler.describe();
   line["samples"] = n;
   line["energy_distance"] = metrics::energy_distance(samples, target);
   const auto modes = data::toy2d_modes(config.data.target);
@@ -48,13 +50,17 @@ struct ImageSet {
   int64_t size = 0;     // H = W
   std::string dataset;  // the split's or the run's dataset; empty for a folder
   metrics::ImageChunks chunks;
+  std::string generator;  // for a checkpoint: what draws the images (Sampler::describe)
 };
 
 // Generated on the fly from a checkpoint, read from a folder of PNG/JPEG, or a dataset split
 // ("dataset:fashion-mnist:test").
-ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t image_size) {
+ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t image_size,
+                     const SamplerOptions& sampling = {}) {
   const bool split = source.rfind("dataset:", 0) == 0;
   if (split || (std::filesystem::is_directory(source) && io::list_checkpoints(source).empty())) {
+    TORCH_CHECK(sampling.refine.steps <= 0 && !sampling.raw, "--refine and --raw change how a ",
+                "checkpoint draws its samples; '", source, "' is a set of images");
     data::ImageDatasetOptions o;
     if (split) {
       const auto rest = source.substr(8);
@@ -68,10 +74,10 @@ ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t
     }
     o.image_size = image_size;
     const auto images = data::load_image_dataset(o).images;  // uint8, converted per chunk
-    return {images.size(0), images.size(2), split ? o.kind : "", metrics::chunks_of(images)};
+    return {images.size(0), images.size(2), split ? o.kind : "", metrics::chunks_of(images), ""};
   }
-  auto trained = std::make_shared<TrainedGenerator>(load_trained_generator(source));
-  const auto& config = trained->config;
+  auto sampler = std::make_shared<Sampler>(source, sampling);
+  const auto& config = sampler->trained().config;
   TORCH_CHECK(config.is_image_data(), "'", source, "' is not an image generator");
   // Latents drawn 500 at a time, as earlier versions did: the same seed scores the same images.
   auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(seed));
@@ -80,11 +86,11 @@ ImageSet images_from(const std::string& source, int64_t n, int64_t seed, int64_t
     parts.push_back(at::randn({std::min<int64_t>(500, n - start), config.model.latent_dim}, gen));
   }
   const auto latents = torch::cat(parts);
-  return {n, trained->sample_shape.at(1), config.data.dataset,
-          [trained, latents](int64_t start, int64_t count) {
-            torch::NoGradGuard no_grad;
-            return trained->generator.forward(latents.slice(0, start, start + count));
-          }};
+  return {n, sampler->trained().sample_shape.at(1), config.data.dataset,
+          [sampler, latents](int64_t start, int64_t count) {
+            return sampler->draw(latents.slice(0, start, start + count));
+          },
+          sampler->describe()};
 }
 
 // --inception, else --classifier, else the dataset's own classifier (yours in classifiers/,
@@ -105,6 +111,7 @@ std::unique_ptr<metrics::FeatureExtractor> make_extractor(const std::string& cla
 struct EvalArgs {
   std::string source, reference, classifier, inception, protocol = "paper";
   int64_t count = 10000, draws = 5, seed = 0, threads = 2;
+  SamplerArgs sampler;
 };
 
 void eval_images(const EvalArgs& args) {
@@ -115,7 +122,8 @@ void eval_images(const EvalArgs& args) {
   options.n = args.count;
   options.fid_draws = args.draws;
   options.seed = static_cast<uint64_t>(args.seed);
-  const auto generated_set = images_from(args.source, args.count, args.seed, 32);
+  const auto generated_set = images_from(args.source, args.count, args.seed, 32,
+                                         args.sampler.resolved(static_cast<uint64_t>(args.seed)));
   const auto reference_source =
       !args.reference.empty() ? args.reference
                               : "dataset:" +
@@ -152,6 +160,7 @@ void eval_images(const EvalArgs& args) {
   const auto scores = metrics::score(generated, real, options);
   nlohmann::ordered_json line;
   line["source"] = args.source;
+  if (!generated_set.generator.empty()) line["generator"] = generated_set.generator;
   line["reference"] = reference_source;
   line["protocol"] = metrics::fid_protocol_name(scores.fid_protocol);
   if (!stats_file.empty()) line["reference_stats"] = stats_file;
@@ -185,6 +194,7 @@ void add_eval(CLI::App& app) {
   cmd->add_option("--draws", args->draws, "FID draws, mean and sd reported (paper: 5)")->check(CLI::PositiveNumber);
   cmd->add_option("--seed", args->seed, "seed of the latents and draws");
   cmd->add_option("--threads", args->threads, "CPU threads")->check(CLI::PositiveNumber);
+  add_sampler_options(cmd, args->sampler);
   cmd->callback([args] {
     const bool toy_checkpoint = [&] {
       if (args->source.rfind("dataset:", 0) == 0) return false;
@@ -199,9 +209,9 @@ void add_eval(CLI::App& app) {
       eval_images(*args);
       return;
     }
-    auto trained = load_trained_generator(args->source);
-    torch::NoGradGuard no_grad;
-    eval_toy(trained.config, trained.generator, std::min<int64_t>(args->count, 5000), args->seed);
+    set_compute_threads(static_cast<int>(args->threads));
+    Sampler sampler(args->source, args->sampler.resolved(static_cast<uint64_t>(args->seed)));
+    eval_toy(sampler, std::min<int64_t>(args->count, 5000), args->seed);
   });
 }
 

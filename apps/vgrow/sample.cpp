@@ -50,6 +50,7 @@ void add_sample(CLI::App& app) {
     std::string checkpoint, out = "samples", grid, interpolate;
     int64_t count = 64, seed = 0, steps = 10;
     bool overwrite = false;
+    SamplerArgs sampler;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("sample", "Draw samples from a trained generator");
@@ -66,11 +67,12 @@ void add_sample(CLI::App& app) {
   cmd->add_flag("--overwrite", args->overwrite,
                 "replace the sample PNGs (NNNNNN.png) already in the -o folder");
   cmd->add_option("--seed", args->seed, "seed of the latents");
+  add_sampler_options(cmd, args->sampler);
   cmd->callback([args] {
-    auto trained = load_trained_generator(args->checkpoint);
+    Sampler sampler(args->checkpoint, args->sampler.resolved(static_cast<uint64_t>(args->seed)));
+    const auto& trained = sampler.trained();
     const auto& config = trained.config;
-    auto& generator = trained.generator;
-    torch::NoGradGuard no_grad;
+    const auto generator = [&](const torch::Tensor& z) { return sampler.draw(z); };
     auto gen = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(args->seed));
     const bool images = trained.sample_shape.size() == 3;
     if (!args->interpolate.empty()) {
@@ -82,13 +84,13 @@ void add_sample(CLI::App& app) {
                          .reshape({-1, config.model.latent_dim});
       io::ImageGridOptions grid;
       grid.nrow = args->steps;
-      io::save_image_grid(args->interpolate, generator.forward(z), grid);
+      io::save_image_grid(args->interpolate, generator(z), grid);
       std::cout << "wrote " << args->interpolate << "\n";
       return;
     }
     auto chunk = [&](int64_t start) {
       const auto n = std::min(kSampleChunk, args->count - start);
-      return generator.forward(at::randn({n, config.model.latent_dim}, gen));
+      return generator(at::randn({n, config.model.latent_dim}, gen));
     };
     if (!images) {
       std::vector<torch::Tensor> parts;
@@ -101,7 +103,7 @@ void add_sample(CLI::App& app) {
       TORCH_CHECK(args->count <= 4096, "--grid draws at most 4096 images in one PNG, got -n ",
                   args->count);
       io::save_image_grid(args->grid,
-                          generator.forward(at::randn({args->count, config.model.latent_dim}, gen)));
+                          generator(at::randn({args->count, config.model.latent_dim}, gen)));
       std::cout << "wrote " << args->grid << "\n";
     } else {
       prepare_sample_folder(args->out, args->overwrite);
@@ -113,8 +115,8 @@ void add_sample(CLI::App& app) {
           io::write_png(fs::path(args->out) / name, x[i]);
         }
       }
-      std::cout << "wrote " << args->count << " PNGs to " << args->out << " (from loop "
-                << trained.loop << ")\n";
+      std::cout << "wrote " << args->count << " PNGs to " << args->out << " (" << sampler.describe()
+                << " after loop " << trained.loop << ")\n";
     }
   });
 }

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -163,6 +164,11 @@ ordered_json run_one(const Plan& p, const fs::path& dir, const std::string& meth
   train.push_back("run.name=" + name);
   train.push_back("run.minutes=" + std::to_string(p.minutes));
   train.push_back("run.loops=" + std::to_string(p.loops > 0 ? p.loops : int64_t{1} << 40));
+  // Scored once at the end, by the study: no in-training scores unless asked for.
+  if (std::none_of(p.config.begin(), p.config.end(),
+                   [](const std::string& a) { return a.rfind("eval.metrics", 0) == 0; })) {
+    train.push_back("eval.metrics=[]");
+  }
   train.push_back("--quiet");
   std::cout << "study: " << name << ": training ..." << std::flush;
   const auto start = std::chrono::steady_clock::now();

@@ -40,8 +40,10 @@
 #include "vgrow/core/density_ratio.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/flow_step_graph.h"
+#include "vgrow/core/generator_average.h"
 #include "vgrow/core/particles.h"
 #include "vgrow/core/projection.h"
+#include "vgrow/core/refinement.h"
 #include "vgrow/core/trainer.h"
 
 #include "vgrow/metrics/classifier.h"
@@ -67,5 +69,6 @@
 #include "vgrow/run/run_report.h"
 #include "vgrow/run/run_reporter.h"
 #include "vgrow/run/runtime_settings.h"
+#include "vgrow/run/sampler.h"
 #include "vgrow/run/training_metrics.h"
 #include "vgrow/run/training_run.h"

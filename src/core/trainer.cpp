@@ -71,6 +71,9 @@ Trainer::Trainer(TrainerOptions options, torch::nn::AnyModule generator,
     g_scaler_ = std::make_unique<LossScaler>();
     d_scaler_ = std::make_unique<LossScaler>();
   }
+  if (options_.ema_decay > 0.0) {
+    average_ = std::make_unique<GeneratorAverage>(generator_, options_.ema_decay);
+  }
 }
 
 void Trainer::distribute(std::shared_ptr<dist::Distributed> dist) {
@@ -279,6 +282,8 @@ LoopStats Trainer::run_loop() {
   stats.grad_norm = v[2];
   stats.mean_d = v[3];
   stats.projection_loss = v[4];
+  // After the divergence check: a loop that went bad never reaches the average.
+  if (average_) average_->update(*generator_.ptr());
   stats.seconds = seconds_since(loop_start);
   ++loop_;
   return stats;
@@ -353,8 +358,11 @@ torch::Tensor Trainer::adversarial_steps(LogisticLoss& d_loss, LoopStats& stats)
   return g_loss;
 }
 
-torch::Tensor Trainer::generate(const torch::Tensor& latents) {
+torch::Tensor Trainer::generate(const torch::Tensor& latents, bool raw) {
   torch::NoGradGuard no_grad;
+  if (average_ && !raw) {
+    return forward_in_chunks(average_->module(), latents.to(options_.device), 256).cpu();
+  }
   generator_.ptr()->eval();
   auto samples = forward_in_chunks(generator_, latents.to(options_.device), 256);
   generator_.ptr()->train();
@@ -381,6 +389,11 @@ void Trainer::save(torch::serialize::OutputArchive& archive) const {
     torch::serialize::OutputArchive a;
     scaler->save(a);
     archive.write(key, a);
+  }
+  if (average_) {
+    torch::serialize::OutputArchive a;
+    average_->save(a);
+    archive.write("generator_ema", a);
   }
 }
 
@@ -409,6 +422,16 @@ void Trainer::load(torch::serialize::InputArchive& archive) {
   for (const auto& [key, scaler] : loss_scalers(d_scaler_.get(), g_scaler_.get())) {
     torch::serialize::InputArchive a;
     if (scaler && archive.try_read(key, a)) scaler->load(a);
+  }
+  // A run that turned the generator EMA on at resume starts it from the loaded G.
+  if (average_) {
+    torch::serialize::InputArchive a;
+    if (archive.try_read("generator_ema", a)) {
+      average_->load(a);
+      average_->module().ptr()->to(options_.device);
+    } else {
+      average_ = std::make_unique<GeneratorAverage>(generator_, options_.ema_decay);
+    }
   }
   // Every rank read the same checkpoint; rank 0's copy settles any doubt.
   if (distributed()) broadcast_state();

@@ -132,12 +132,25 @@ GeneratorCheckpoint read_generator_checkpoint(const fs::path& file) {
   return out;
 }
 
-void load_generator_weights(const fs::path& file, torch::nn::Module& generator) {
+bool load_generator_weights(const fs::path& file, torch::nn::Module& generator, bool average) {
   auto archive = open_archive(file);
+  bool averaged = false;
   reading(file, [&] {
     torch::serialize::InputArchive g;
-    archive.read("generator", g);
+    averaged = average && archive.try_read("generator_ema", g);
+    if (!averaged) archive.read("generator", g);
     generator.load(g);
+  });
+  return averaged;
+}
+
+void load_discriminator_weights(const fs::path& file, torch::nn::Module& discriminator) {
+  auto archive = open_archive(file);
+  reading(file, [&] {
+    torch::serialize::InputArchive d;
+    TORCH_CHECK(archive.try_read("discriminator", d), "checkpoint '", file.string(),
+                "' holds no discriminator: refinement needs the D it was trained with");
+    discriminator.load(d);
   });
 }
 

@@ -277,6 +277,11 @@ const std::vector<Key>& schema() {
       KEY(model, fused_resampling,
           "resnet: resampling in its exact cheaper form (D: conv+pool as one 4x4 stride-2 conv)")
           .resumable(),
+      KEY(model, ema_decay,
+          "generator EMA: after outer loop t, avg = d * avg + (1 - d) * G with d = min(decay, "
+          "(1 + t) / (10 + t)); samples, scores and best.pt use avg (0 = off)")
+          .check([](double v) { return v >= 0 && v < 1; }, "must be in [0, 1)")
+          .resumable(),
       KEY(flow, divergence, "the f-divergence whose gradient flow moves the particles")
           .choices(Divergence::names(), divergence_alias),
       // Step sizes may shrink on resume: a diverged run restarts from its last checkpoint.

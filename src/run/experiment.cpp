@@ -79,7 +79,7 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                             .power_iterations(m.power_iterations)))};
 }
 
-TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir) {
+TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir, bool raw) {
   const auto file = io::resolve_checkpoint(checkpoint_or_run_dir);
   const auto info = io::read_generator_checkpoint(file);
   TrainedGenerator out;
@@ -94,8 +94,22 @@ TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir
   out.sample_shape = info.sample_shape;
   out.loop = info.loop;
   out.generator = make_networks(out.config, info.sample_shape).generator;
-  io::load_generator_weights(file, *out.generator.ptr());
+  out.averaged = io::load_generator_weights(file, *out.generator.ptr(), !raw);
   out.generator.ptr()->eval();
+  return out;
+}
+
+TrainedDensityRatio load_trained_density_ratio(const std::string& checkpoint_or_run_dir) {
+  const auto file = io::resolve_checkpoint(checkpoint_or_run_dir);
+  const auto info = io::read_generator_checkpoint(file);
+  Config config;
+  apply_toml(config, info.config_toml, file.string());
+  validate(config);
+  TrainedDensityRatio out{make_networks(config, info.sample_shape).discriminator,
+                          make_divergence(config)};
+  io::load_discriminator_weights(file, *out.discriminator.ptr());
+  out.discriminator.ptr()->eval();
+  for (auto& p : out.discriminator.ptr()->parameters()) p.set_requires_grad(false);
   return out;
 }
 
@@ -106,6 +120,7 @@ TrainerOptions make_trainer_options(const Config& c) {
   o.particle_steps = c.flow.particle_steps;
   o.d_steps = c.flow.d_steps;
   o.latent_dim = c.model.latent_dim;
+  o.ema_decay = c.model.ema_decay;
   o.flow.eta(c.flow.eta).chunk_size(c.flow.chunk_size);
   if (!c.flow.clamp) o.flow.clamp_min(std::nullopt).clamp_max(std::nullopt);
   o.projection = ProjectionSchedule::from_name(c.projection.schedule, c.projection.passes);

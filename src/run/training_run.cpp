@@ -99,6 +99,23 @@ void refresh_report(const fs::path& run_dir) {
   }
 }
 
+// Runs `score` and puts the global CPU generator back as it was: scoring (building the
+// classifier initialises weights from it) never changes what training draws. So turning
+// eval.metrics on leaves training as it was, and a run resumed after an evaluation the
+// uninterrupted run never made (the last loop is always scored) continues bit-identically.
+template <class Score>
+void keeping_cpu_random_state(Score&& score) {
+  auto cpu = at::detail::getDefaultCPUGenerator();
+  const auto state = cpu.get_state();
+  try {
+    score();
+  } catch (...) {
+    cpu.set_state(state);
+    throw;
+  }
+  cpu.set_state(state);
+}
+
 RunReporter& nobody() {
   static RunReporter silent;
   return silent;
@@ -146,7 +163,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
   std::optional<Evaluator> evaluator;
   if (!config.eval.metrics.empty()) {
     dist->run_on_main("evaluation setup", scoring_wait, [&] {
-      evaluator.emplace(config, *trainer, folder.dir);
+      keeping_cpu_random_state([&] { evaluator.emplace(config, *trainer, folder.dir); });
       reporter.scoring_ready(evaluator->description());
     });
   }
@@ -176,8 +193,9 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     if (outputs_due) outputs->write(*trainer, stats_log->csv_path());
     std::optional<EvalResult> scores;
     if (evaluation_due(config, done, last)) {
-      dist->run_on_main("evaluation", scoring_wait,
-                        [&] { scores = evaluator->evaluate(*trainer); });
+      dist->run_on_main("evaluation", scoring_wait, [&] {
+        keeping_cpu_random_state([&] { scores = evaluator->evaluate(*trainer); });
+      });
     }
     if (checkpoints.due(done, last)) {
       trainer->check_replicas();  // collective: rank 0's checkpoint stands for every rank

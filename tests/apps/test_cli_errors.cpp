@@ -65,6 +65,21 @@ TEST(CliErrors, DryRunPrintsResolvedConfig) {
   EXPECT_THAT(r.output, HasSubstr("target = '8gaussians'"));
 }
 
+// The default job scores while training with the shipped classifier; presets, 2-D data, a
+// dataset with no classifier at hand and an explicit eval.metrics keep their own.
+TEST(CliErrors, TheDefaultJobScoresWhileTrainingWhenItCan) {
+  const std::string scores = "metrics = [ 'fid', 'kid', 'is', 'precision', 'recall' ]";
+  EXPECT_THAT(run_cli("train --dry-run").output, HasSubstr(scores));
+  EXPECT_THAT(run_cli("train flow.divergence=js --dry-run").output, HasSubstr(scores));
+  for (const auto* args : {"toy-8gaussians", "data.dataset=toy model.arch=mlp flow.clamp=false",
+                           "data.dataset=cifar10 data.path=/nowhere", "eval.metrics=[]"}) {
+    const auto r = run_cli(std::string("train ") + args + " --dry-run");
+    EXPECT_EQ(r.exit_code, 0) << args << ": " << r.output;
+    EXPECT_THAT(r.output, HasSubstr("metrics = []")) << args;
+  }
+  EXPECT_THAT(run_cli("train eval.metrics=fid --dry-run").output, HasSubstr("metrics = [ 'fid' ]"));
+}
+
 }  // namespace
 
 namespace {

@@ -205,6 +205,26 @@ TEST(Protocol, VgrowEvalPrintsTheScoresAsOneJsonLine) {
   EXPECT_DOUBLE_EQ(json["recall"].get<double>(), 1.0);
 }
 
+// Yours ($VGROW_CLASSIFIER_DIR, then classifiers/ in the working folder) before the shipped one;
+// the shipped Fashion-MNIST classifier opens and is what its README says.
+TEST(Protocol, TheDefaultClassifierIsYoursElseTheShippedOne) {
+  const std::string shipped = std::string(VGROW_SOURCE_DIR) + "/share/classifiers/fashion-mnist.pt";
+  ASSERT_EQ(vm::default_classifier_file("fashion-mnist"), shipped);
+  const auto loaded = vm::load_classifier(shipped);
+  EXPECT_EQ(loaded.metadata.dataset, "fashion-mnist");
+  EXPECT_NEAR(loaded.metadata.accuracy, 0.9215, 5e-4);
+  EXPECT_THAT(vm::ClassifierExtractor::from_file(shipped).id(),
+              HasSubstr("8782858b1a9b1a18eda657afc6b1d6c223f071813f9c5974d6c7dc9b11b2528d"));
+  EXPECT_EQ(vm::default_classifier_file("cifar10"), "classifiers/cifar10.pt");  // none: where to train one
+
+  TempDir dir("vgrow-own-classifier");
+  std::ofstream(dir.path() / "fashion-mnist.pt") << "mine";
+  ::setenv("VGROW_CLASSIFIER_DIR", dir.str().c_str(), 1);
+  EXPECT_EQ(vm::default_classifier_file("fashion-mnist"), (dir.path() / "fashion-mnist.pt").string());
+  ::unsetenv("VGROW_CLASSIFIER_DIR");
+  EXPECT_EQ(vm::default_classifier_file("fashion-mnist"), shipped);
+}
+
 TEST(Protocol, AMissingClassifierFileHasItsOwnType) {
   try {
     vm::load_classifier("/nonexistent/classifier.pt");

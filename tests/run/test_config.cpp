@@ -281,6 +281,7 @@ TEST(ConfigSchema, ResumableKeysAreTheSchedulingKeysEvalAndStepSizes) {
                                        "run.rollback_factor",
                                        "run.max_rollbacks",
                                        "model.fused_resampling",
+                                       "model.ema_decay",
                                        "flow.eta",
                                        "optim.lr_g",
                                        "optim.lr_d"};

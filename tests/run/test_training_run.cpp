@@ -96,8 +96,39 @@ std::vector<torch::Tensor> trained_state(const vgrow::Config& config, const fs::
   std::vector<torch::Tensor> out;
   for (auto& p : trainer->generator().ptr()->parameters()) out.push_back(p.detach().clone());
   for (auto& p : trainer->discriminator().ptr()->parameters()) out.push_back(p.detach().clone());
+  if (auto* average = trainer->generator_average()) {
+    for (auto& p : average->module().ptr()->parameters()) out.push_back(p.detach().clone());
+  }
   out.push_back(at::detail::getDefaultCPUGenerator().get_state());
   return out;
+}
+
+// The generator EMA is saved and restored exactly: a resumed run ends with the same average
+// as one that never stopped, and the average is not G itself.
+TEST(TrainingRun, ResumeWithAGeneratorEmaIsBitIdentical) {
+  TempDir dir("vgrow-run-ema");
+  auto config = tiny_config(dir.path() / "whole");
+  config.model.ema_decay = 0.9;
+  config.run.loops = 4;
+  Recording whole;
+  const auto uninterrupted = train(config, whole).run_dir;
+  auto first = config;
+  first.run.out_dir = (dir.path() / "split").string();
+  first.run.loops = 2;
+  Recording part1, part2;
+  const auto run = train(first, part1).run_dir;
+  auto rest = first;
+  rest.run.loops = 4;
+  train(rest, part2, run);
+  const auto a = trained_state(config, uninterrupted / "checkpoint-000004.pt");
+  const auto b = trained_state(config, run / "checkpoint-000004.pt");
+  auto trainer = vgrow::make_trainer(config);
+  const auto g_tensors = trainer->generator().ptr()->parameters().size();
+  const auto d_tensors = trainer->discriminator().ptr()->parameters().size();
+  ASSERT_EQ(a.size(), 2 * g_tensors + d_tensors + 1);  // G, D, G's average, random state
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << "tensor " << i;
+  EXPECT_FALSE(torch::equal(a[0], a[g_tensors + d_tensors]));  // the average lags G
 }
 
 TEST(TrainingRun, ReportsAndLogsOneRecordPerLoop) {

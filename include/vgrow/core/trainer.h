@@ -20,6 +20,7 @@
 #include "vgrow/core/density_ratio.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/core/flow_step_graph.h"
+#include "vgrow/core/generator_average.h"
 #include "vgrow/support/mixed_precision.h"
 #include "vgrow/support/optim.h"
 #include "vgrow/core/particles.h"
@@ -60,6 +61,9 @@ struct TrainerOptions {
   // Waits for the device at the end of each phase so the per-phase seconds are exact on a
   // GPU (benchmarks); otherwise the loop never waits for the device before its end.
   bool synchronize_phases = false;
+  // Generator EMA (generator_average.h): 0 = off; else the weight of the old average after
+  // each outer loop (e.g. 0.999). generate() then samples the average.
+  double ema_decay = 0.0;
 };
 
 // A loss, a particle or a weight stopped being finite. `where` names it, `loop` the outer
@@ -131,8 +135,11 @@ class Trainer {
   torch::nn::AnyModule& discriminator() { return discriminator_; }
   data::RealSource& data() { return *data_; }
 
-  // G(z) in eval mode (BatchNorm running statistics), without gradients, in chunks.
-  torch::Tensor generate(const torch::Tensor& latents);
+  // G(z) in eval mode (BatchNorm running statistics), without gradients, in chunks: the
+  // generator EMA when there is one, unless `raw`.
+  torch::Tensor generate(const torch::Tensor& latents, bool raw = false);
+  // Null unless options().ema_decay > 0.
+  GeneratorAverage* generator_average() { return average_.get(); }
 
   // Everything a bit-identical resume needs: weights, optimiser states, loop counter,
   // the data sampler and the global CPU random state. All of it is the same on every rank,
@@ -182,6 +189,7 @@ class Trainer {
   std::unique_ptr<LossScaler> g_scaler_, d_scaler_;  // null: no loss scaling
   std::vector<FiniteCheck> pending_checks_;
   std::unique_ptr<FlowStepGraph> flow_graph_;  // made at the first CUDA flow step
+  std::unique_ptr<GeneratorAverage> average_;  // null: no generator EMA
   ParticlePool pool_;
   int64_t loop_ = 0;
   std::shared_ptr<dist::Distributed> dist_;  // null: a single process

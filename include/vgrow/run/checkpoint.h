@@ -45,6 +45,11 @@ struct GeneratorCheckpoint {
 // into the module `make` builds from the stored config and shape.
 std::filesystem::path resolve_checkpoint(const std::filesystem::path& file_or_run_dir);
 GeneratorCheckpoint read_generator_checkpoint(const std::filesystem::path& file);
-void load_generator_weights(const std::filesystem::path& file, torch::nn::Module& generator);
+// `average`: the generator EMA's weights when the checkpoint holds them; returns whether it
+// loaded those.
+bool load_generator_weights(const std::filesystem::path& file, torch::nn::Module& generator,
+                            bool average = false);
+// D's weights, for refinement at sampling time; a checkpoint without them is refused by name.
+void load_discriminator_weights(const std::filesystem::path& file, torch::nn::Module& discriminator);
 
 }  // namespace vgrow::io

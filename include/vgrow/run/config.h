@@ -57,6 +57,7 @@ struct Config {
     bool spectral_norm = true;
     int64_t power_iterations = 1;
     bool fused_resampling = true;  // resnet: resampling in its exact cheaper form
+    double ema_decay = 0.0;        // generator EMA, per outer loop; 0 = off
   } model;
   struct Flow {
     std::string divergence = "kl";

@@ -32,8 +32,19 @@ struct TrainedGenerator {
   std::vector<int64_t> sample_shape;
   int64_t loop = 0;
   torch::nn::AnyModule generator;
+  bool averaged = false;  // the generator EMA's weights (model.ema_decay), not G's own
 };
-TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir);
+// The generator EMA when the checkpoint holds one, unless `raw`.
+TrainedGenerator load_trained_generator(const std::string& checkpoint_or_run_dir,
+                                        bool raw = false);
+
+// What refinement at sampling time needs besides G: the checkpoint's D (eval mode) and the
+// run's divergence.
+struct TrainedDensityRatio {
+  torch::nn::AnyModule discriminator;
+  Divergence divergence;
+};
+TrainedDensityRatio load_trained_density_ratio(const std::string& checkpoint_or_run_dir);
 
 TrainerOptions make_trainer_options(const Config& config);
 
