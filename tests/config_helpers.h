@@ -1,6 +1,7 @@
 #pragma once
-// The smallest real training config: 2-D toy data, one-layer MLPs, one 64-particle batch, a
-// few milliseconds a loop on the CPU. Tests change what they are about.
+// The smallest real training configs: 2-D toy data, one-layer MLPs, one 64-particle batch, a
+// few milliseconds a loop on the CPU; or the first Fashion-MNIST images with width-8 DCGAN
+// nets. Tests change what they are about.
 
 #include "vgrow/run/config.h"
 
@@ -21,6 +22,15 @@ inline Config tiny_toy_config() {
   c.flow.pool_batches = 1;
   c.flow.batch_size = 64;
   c.flow.clamp = false;
+  return c;
+}
+
+inline Config tiny_image_config(int64_t images) {
+  Config c;
+  c.run.threads = 1;
+  c.data.limit = images;
+  c.model.g_width = 8;
+  c.model.d_width = 8;
   return c;
 }
 

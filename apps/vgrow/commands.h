@@ -2,6 +2,7 @@
 // Sub-commands of the `vgrow` CLI; each registers itself on the CLI11 app.
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +27,8 @@ void add_report(CLI::App& app);
 // data are images, eval.metrics is not given and a classifier for the dataset is at hand.
 Config resolve_config(const std::vector<std::string>& args);
 std::vector<std::string> default_job_metrics();
+// Whether one of the key=value overrides sets `key` (spaces around the key allowed).
+bool overrides_key(const std::vector<std::string>& args, std::string_view key);
 // This program's own path, to start itself again (launch's ranks, study's runs).
 std::string self_executable();
 // --raw and --refine* of `vgrow sample` and `vgrow eval`.

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <unistd.h>
@@ -51,20 +52,29 @@ Config resolve_config(const std::vector<std::string>& args) {
     with_key_list_hint([&] { apply_toml_file(config, file.string()); });
     first_override = 1;
   }
-  bool metrics_given = false;
   for (size_t i = first_override; i < args.size(); ++i) {
     with_key_list_hint([&] { apply_override(config, args[i]); });
-    metrics_given |= args[i].rfind("eval.metrics", 0) == 0;
   }
   // The default job (no preset or file) scores while training when a classifier for its data
   // is at hand: it costs a few per cent of the run (docs/evaluation.md).
-  if (first_override == 0 && !metrics_given && config.is_image_data() &&
+  if (first_override == 0 && !overrides_key(args, "eval.metrics") && config.is_image_data() &&
       (!config.eval.classifier.empty() ||
        fs::is_regular_file(metrics::default_classifier_file(config.data.dataset)))) {
     config.eval.metrics = default_job_metrics();
   }
   validate(config);
   return config;
+}
+
+bool overrides_key(const std::vector<std::string>& args, std::string_view key) {
+  return std::any_of(args.begin(), args.end(), [&](const std::string& arg) {
+    const auto eq = arg.find('=');
+    if (eq == std::string::npos) return false;
+    std::string_view name(arg.data(), eq);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    return name == key;
+  });
 }
 
 std::vector<std::string> default_job_metrics() { return {"fid", "kid", "is", "precision", "recall"}; }

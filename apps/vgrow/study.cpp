@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +26,8 @@
 #include "vgrow/core/adversarial.h"
 #include "vgrow/core/divergence.h"
 #include "vgrow/io/atomic_file.h"
+#include "vgrow/io/plots.h"
+#include "vgrow/io/run_folder.h"
 
 extern char** environ;
 
@@ -143,6 +146,41 @@ std::string tail_of(const fs::path& file) {
   return out;
 }
 
+// Image runs are scored while they train, at six equal steps of the budget (by the clock for
+// a budget in minutes, so fast and slow methods are scored at the same times), for the score
+// against training time; the table's scores come from `vgrow eval` at the end. 2-D runs are
+// scored at the end only.
+constexpr int kCurvePoints = 6;
+constexpr int64_t kCurveSamples = 1000;
+
+std::vector<std::string> scoring_args(const Plan& p) {
+  std::vector<std::string> args;
+  const bool curves = !p.classifier.empty();  // image data: a classifier is always resolved
+  if (overrides_key(p.config, "eval.metrics")) {
+    if (!curves) return args;
+  } else {
+    args.push_back(curves ? "eval.metrics=[fid]" : "eval.metrics=[]");
+    if (!curves) return args;
+  }
+  args.push_back("eval.classifier=" + p.classifier);
+  if (!overrides_key(p.config, "eval.count")) {
+    args.push_back("eval.count=" + std::to_string(kCurveSamples));
+  }
+  if (p.minutes > 0) {
+    args.push_back("eval.every=" + std::to_string(int64_t{1} << 40));
+    args.push_back("eval.every_minutes=" + std::to_string(p.minutes / kCurvePoints));
+  } else {
+    args.push_back("eval.every=" + std::to_string(std::max<int64_t>(1, p.loops / kCurvePoints)));
+  }
+  return args;
+}
+
+fs::path run_folder_of(const fs::path& out) {
+  fs::path run;
+  for (const auto& e : fs::directory_iterator(out / "run")) run = e.path();
+  return run;
+}
+
 // Trains and scores one method and seed into dir/<method>-seed<k>; returns its score.
 ordered_json run_one(const Plan& p, const fs::path& dir, const std::string& method, int64_t seed) {
   const auto name = method + "-seed" + std::to_string(seed);
@@ -164,11 +202,7 @@ ordered_json run_one(const Plan& p, const fs::path& dir, const std::string& meth
   train.push_back("run.name=" + name);
   train.push_back("run.minutes=" + std::to_string(p.minutes));
   train.push_back("run.loops=" + std::to_string(p.loops > 0 ? p.loops : int64_t{1} << 40));
-  // Scored once at the end, by the study: no in-training scores unless asked for.
-  if (std::none_of(p.config.begin(), p.config.end(),
-                   [](const std::string& a) { return a.rfind("eval.metrics", 0) == 0; })) {
-    train.push_back("eval.metrics=[]");
-  }
+  for (const auto& arg : scoring_args(p)) train.push_back(arg);
   train.push_back("--quiet");
   std::cout << "study: " << name << ": training ..." << std::flush;
   const auto start = std::chrono::steady_clock::now();
@@ -178,8 +212,7 @@ ordered_json run_one(const Plan& p, const fs::path& dir, const std::string& meth
   TORCH_CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0, "study run ", name,
               " did not finish training (", out / "train.log", "):", tail_of(out / "train.log"),
               "\nfix it and continue with `vgrow study --resume ", dir.string(), "`");
-  fs::path run;
-  for (const auto& e : fs::directory_iterator(out / "run")) run = e.path();
+  const auto run = run_folder_of(out);
   std::vector<std::string> eval{exe, "eval", run.string(), "-n", std::to_string(p.samples),
                                 "--seed", std::to_string(seed)};
   if (!p.classifier.empty()) {
@@ -258,12 +291,54 @@ void write_tables(const fs::path& dir, const std::vector<ordered_json>& scores) 
   std::cout << md.str();
 }
 
+// curves/<method>.csv (the k-th in-training score and its time, averaged over seeds) and
+// score-vs-time.svg, for runs scored while training (image data).
+void write_curves(const Plan& p, const fs::path& dir) {
+  io::OverlaidPlot plot{"", "minutes", "", {}};
+  for (const auto& method : p.methods) {
+    std::vector<io::MetricsTable> logs;
+    for (int64_t seed = 0; seed < p.seeds; ++seed) {
+      const auto run = run_folder_of(dir / (method + "-seed" + std::to_string(seed)));
+      logs.push_back(io::read_metrics_log(run, "eval"));
+    }
+    if (logs.empty() || logs[0].columns.size() < 2 || logs[0].column("minutes") < 0) return;
+    if (plot.y.empty()) plot.y = logs[0].columns[1];  // the first metric (fid by default)
+    size_t points = SIZE_MAX;
+    for (const auto& log : logs) points = std::min(points, log.rows.size());
+    std::ostringstream csv;
+    csv << "minutes," << plot.y << "\n";
+    for (size_t k = 0; k < points; ++k) {
+      double minutes = 0, score = 0;
+      for (const auto& log : logs) {
+        const auto& row = log.rows[k];
+        minutes += row.at(log.column("minutes")) / static_cast<double>(logs.size());
+        const int c = log.column(plot.y);
+        score += (c >= 0 && static_cast<size_t>(c) < row.size() ? row[c] : std::nan("")) /
+                 static_cast<double>(logs.size());
+      }
+      csv << minutes << "," << score << "\n";
+    }
+    fs::create_directories(dir / "curves");
+    const auto file = dir / "curves" / (method + ".csv");
+    io::write_text_atomically(file, csv.str());
+    plot.series.push_back({method, file});
+  }
+  if (plot.series.empty()) return;
+  plot.title = plot.y + " against training time (mean over " + std::to_string(p.seeds) +
+               " seeds, " + std::to_string(kCurveSamples) + " samples while training)";
+  const auto svgs = io::plot_svgs({plot});
+  if (!svgs.empty() && !svgs[0].empty()) {
+    io::write_text_atomically(dir / "score-vs-time.svg", svgs[0]);
+  }
+}
+
 void run_study(const Plan& p, const fs::path& dir) {
   std::vector<ordered_json> scores;
   for (const auto& method : p.methods) {
     for (int64_t seed = 0; seed < p.seeds; ++seed) scores.push_back(run_one(p, dir, method, seed));
   }
   write_tables(dir, scores);
+  write_curves(p, dir);
   std::cout << "study: " << scores.size() << " runs; " << (dir / "results.csv").string() << ", "
             << (dir / "table.md").string() << "\n";
 }

@@ -4,17 +4,21 @@
 
 #include <torch/torch.h>
 
+#include "core/name_table.h"
+
 namespace vgrow {
+namespace {
+constexpr Named<RefineSpace> kSpaces[] = {{"data", RefineSpace::Data},
+                                          {"latent", RefineSpace::Latent}};
+}  // namespace
 
 RefineSpace parse_refine_space(const std::string& name) {
-  if (name == "data") return RefineSpace::Data;
-  if (name == "latent") return RefineSpace::Latent;
-  TORCH_CHECK(false, "refinement space must be data or latent, got '", name, "'");
+  const auto space = find_named(kSpaces, name);
+  TORCH_CHECK(space, "refinement space must be ", known_names(kSpaces), ", got '", name, "'");
+  return *space;
 }
 
-std::string refine_space_name(RefineSpace space) {
-  return space == RefineSpace::Data ? "data" : "latent";
-}
+std::string refine_space_name(RefineSpace space) { return name_of(kSpaces, space); }
 
 namespace {
 

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <ctime>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <iomanip>
@@ -140,6 +141,42 @@ void drop_log_rows_after(const fs::path& run_dir, const std::string& stem, doubl
     return !row.is_discarded() && row.is_object() && row.contains("loop") &&
            row["loop"].is_number() && row["loop"].get<double>() <= last_loop;
   });
+}
+
+int MetricsTable::column(const std::string& name) const {
+  const auto it = std::find(columns.begin(), columns.end(), name);
+  return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
+}
+
+std::vector<double> MetricsTable::values(const std::string& name) const {
+  std::vector<double> out;
+  const int c = column(name);
+  if (c < 0) return out;
+  for (const auto& r : rows) {
+    if (static_cast<size_t>(c) < r.size() && std::isfinite(r[c])) out.push_back(r[c]);
+  }
+  return out;
+}
+
+MetricsTable read_metrics_log(const fs::path& run_dir, const std::string& stem) {
+  MetricsTable table{run_dir / (stem + ".csv"), {}, {}};
+  std::ifstream in(table.file);
+  std::string line;
+  if (!in || !std::getline(in, line)) return table;
+  std::stringstream header(line);
+  for (std::string cell; std::getline(header, cell, ',');) table.columns.push_back(cell);
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::vector<double> row;
+    std::stringstream cells(line);
+    for (std::string cell; std::getline(cells, cell, ',');) {
+      char* end = nullptr;
+      const double v = std::strtod(cell.c_str(), &end);
+      row.push_back(end != cell.c_str() ? v : std::nan(""));
+    }
+    table.rows.push_back(std::move(row));
+  }
+  return table;
 }
 
 }  // namespace vgrow::io

@@ -318,8 +318,18 @@ const std::vector<Key>& schema() {
           .choices(metrics::score_names())
           .resumable(),
       KEY(eval, every, "outer loops between evaluations").at_least(1).resumable(),
+      KEY(eval, every_minutes,
+          "also score every so many minutes of the run (0 = by loops only): runs of different "
+          "speeds scored at the same times")
+          .at_least(0)
+          .resumable(),
       KEY(eval, count, "generated images per evaluation")
           .check([](double v) { return v >= 2 && v <= 100000; }, "must be from 2 to 100000")
+          .resumable(),
+      KEY(eval, refine,
+          "score samples refined by K latent-space steps with the current D (eta 0.05, as "
+          "vgrow sample --refine K); 0 = G's samples as drawn")
+          .check([](double v) { return v >= 0 && v <= 1000; }, "must be from 0 to 1000")
           .resumable(),
       KEY(eval, classifier,
           "dataset classifier file (empty = yours in classifiers/<dataset>.pt, else the one "

@@ -14,9 +14,9 @@ Evaluator::Evaluator(const Config& config, Trainer& trainer, const fs::path& run
       plot_(run_dir / "metrics.png"),
       best_(BestScore::load(run_dir / "best.toml", metrics_.best_metric())) {}
 
-EvalResult Evaluator::evaluate(Trainer& trainer) {
+EvalResult Evaluator::evaluate(Trainer& trainer, double minutes) {
   const auto start = std::chrono::steady_clock::now();
-  EvalResult result{trainer.loop(), metrics_.evaluate(trainer)};
+  EvalResult result{trainer.loop(), minutes, metrics_.evaluate(trainer)};
   result.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::vector<std::string> names;
@@ -31,6 +31,7 @@ EvalResult Evaluator::evaluate(Trainer& trainer) {
   auto row = result.values;
   row.insert(row.begin(), {"loop", static_cast<double>(result.loop)});
   row.emplace_back("seconds", result.seconds);
+  row.emplace_back("minutes", result.minutes);
   log_.write(row);
   io::plot_curves(plot_, log_.csv_path(), "loop", names);
   return result;

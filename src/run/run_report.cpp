@@ -24,49 +24,6 @@ namespace {
 
 constexpr uintmax_t kMaxEmbeddedFile = 32u << 20;  // bytes; larger files are left out
 
-struct Csv {
-  fs::path file;
-  std::vector<std::string> columns;
-  std::vector<std::vector<double>> rows;
-
-  int column(const std::string& name) const {
-    const auto it = std::find(columns.begin(), columns.end(), name);
-    return it == columns.end() ? -1 : static_cast<int>(it - columns.begin());
-  }
-  std::vector<double> values(const std::string& name) const {
-    std::vector<double> out;
-    const int c = column(name);
-    if (c < 0) return out;
-    for (const auto& r : rows) {
-      if (static_cast<size_t>(c) < r.size() && std::isfinite(r[c])) out.push_back(r[c]);
-    }
-    return out;
-  }
-};
-
-// A MetricsLog CSV: a header, then numbers ("nan" and empty cells read as NaN). A missing
-// file is an empty log: the run has not logged that yet.
-Csv read_csv(const fs::path& file) {
-  Csv csv{file, {}, {}};
-  std::ifstream in(file);
-  std::string line;
-  if (!in || !std::getline(in, line)) return csv;
-  std::stringstream header(line);
-  for (std::string cell; std::getline(header, cell, ',');) csv.columns.push_back(cell);
-  while (std::getline(in, line)) {
-    if (line.empty()) continue;
-    std::vector<double> row;
-    std::stringstream cells(line);
-    for (std::string cell; std::getline(cells, cell, ',');) {
-      char* end = nullptr;
-      const double v = std::strtod(cell.c_str(), &end);
-      row.push_back(end != cell.c_str() ? v : std::nan(""));
-    }
-    csv.rows.push_back(std::move(row));
-  }
-  return csv;
-}
-
 std::vector<std::string> read_lines(const fs::path& file) {
   std::vector<std::string> lines;
   std::ifstream in(file);
@@ -120,7 +77,7 @@ struct RunView {
   std::vector<std::pair<std::string, std::string>> values;  // config key -> TOML value
   std::string data, method;
   int64_t sample_every = 0;
-  Csv stats, eval;
+  io::MetricsTable stats, eval;
   std::vector<std::string> events, commands;
   std::string best;  // "fid 3.78 at loop 4500", or empty
   std::vector<Frame> samples, particles;
@@ -157,8 +114,8 @@ RunView read_run(const fs::path& dir) {
   run.method = config.run.method == "vgrow" ? "VGrow, " + config.flow.divergence
                                              : config.run.method + " (GAN baseline)";
   run.sample_every = config.run.sample_every;
-  run.stats = read_csv(dir / "stats.csv");
-  run.eval = read_csv(dir / "eval.csv");
+  run.stats = io::read_metrics_log(dir, "stats");
+  run.eval = io::read_metrics_log(dir, "eval");
   run.events = read_lines(dir / "events.log");
   run.commands = read_lines(dir / "commands.log");
   if (fs::is_regular_file(dir / "best.toml")) {
@@ -330,7 +287,7 @@ void summary_section(Page& page, const std::vector<RunView>& runs) {
     std::string text;
     const auto& last = r.eval.rows.back();
     for (size_t c = 0; c < r.eval.columns.size() && c < last.size(); ++c) {
-      if (r.eval.columns[c] == "seconds") continue;
+      if (r.eval.columns[c] == "seconds" || r.eval.columns[c] == "minutes") continue;
       text += (text.empty() ? "" : ", ") + io::html_escape(r.eval.columns[c]) + " " +
               format("%.4g", last[c]);
     }
@@ -443,7 +400,7 @@ void curves_section(Page& page, const std::vector<RunView>& runs) {
   std::vector<std::string> eval_columns;
   for (const auto& r : runs) {
     for (const auto& c : r.eval.columns) {
-      if (c != "loop" && c != "seconds" &&
+      if (c != "loop" && c != "seconds" && c != "minutes" &&
           std::find(eval_columns.begin(), eval_columns.end(), c) == eval_columns.end()) {
         eval_columns.push_back(c);
       }

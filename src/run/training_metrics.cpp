@@ -69,13 +69,42 @@ TrainingMetrics::TrainingMetrics(const Config& config, Trainer& trainer,
       *extractor_, real_count, metrics::chunks_of(trainer.data().preview(real_count)), options_);
   auto gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   latents_ = at::randn({config.eval.count, config.model.latent_dim}, gen);
+  refine_.steps = config.eval.refine;  // latent space, eta 0.05: vgrow sample's defaults
+  if (!config.flow.clamp) refine_.flow.clamp_min(std::nullopt).clamp_max(std::nullopt);
+  if (refine_.steps > 0) {
+    description_ += "; samples refined by " + std::to_string(refine_.steps) +
+                    " latent-space steps with the current D";
+  }
+}
+
+torch::Tensor TrainingMetrics::draw(Trainer& trainer, const torch::Tensor& latents) {
+  if (refine_.steps == 0) return trainer.generate(latents);
+  auto* average = trainer.generator_average();
+  auto& g = average ? average->module() : trainer.generator();
+  auto& d = trainer.discriminator();
+  const bool g_training = g.ptr()->is_training(), d_training = d.ptr()->is_training();
+  g.ptr()->eval();
+  d.ptr()->eval();
+  torch::Tensor samples;
+  try {
+    // No noise term (refine_.noise = 0): the generator is never drawn from.
+    samples = refine_latents(g, d, trainer.divergence(), latents.to(trainer.options().device),
+                             refine_, at::make_generator<at::CPUGeneratorImpl>(0));
+  } catch (...) {
+    g.ptr()->train(g_training);
+    d.ptr()->train(d_training);
+    throw;
+  }
+  g.ptr()->train(g_training);
+  d.ptr()->train(d_training);
+  return samples.cpu();
 }
 
 std::vector<std::pair<std::string, double>> TrainingMetrics::evaluate(Trainer& trainer) {
   const auto generated = metrics::generated_features(
       *extractor_, latents_.size(0),
       [&](int64_t start, int64_t count) {
-        return trainer.generate(latents_.slice(0, start, start + count));
+        return draw(trainer, latents_.slice(0, start, start + count));
       },
       options_);
   return metrics::score(generated, {real_features_, train_stats_}, options_)

@@ -172,6 +172,7 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
   DivergenceRecovery recovery(folder.dir, main_rank, dist->world());
   io::ProgressMeter progress(trainer->loop(), config.run.loops, config.run.minutes);
   TrainingRunResult result{folder.dir, trainer->loop(), "loops"};
+  TimedEvaluations timed_evaluations(config);
   while (trainer->loop() < config.run.loops) {
     LoopRecord record;
     try {
@@ -192,9 +193,13 @@ TrainingRunResult run_training(const Config& requested, const TrainingRunOptions
     const bool outputs_due = outputs && outputs->due(done, last);
     if (outputs_due) outputs->write(*trainer, stats_log->csv_path());
     std::optional<EvalResult> scores;
-    if (evaluation_due(config, done, last)) {
+    const double minutes = progress.elapsed_seconds() / 60.0;
+    // The same config on every rank: all of them take part in the collective, or none.
+    const bool time_to_score =
+        timed_evaluations.enabled() && dist->any(timed_evaluations.due(minutes));
+    if (evaluation_due(config, done, last) || time_to_score) {
       dist->run_on_main("evaluation", scoring_wait, [&] {
-        keeping_cpu_random_state([&] { scores = evaluator->evaluate(*trainer); });
+        keeping_cpu_random_state([&] { scores = evaluator->evaluate(*trainer, minutes); });
       });
     }
     if (checkpoints.due(done, last)) {

@@ -1,7 +1,11 @@
 // `vgrow study` as a user runs it: a small toy study end to end, its resume, and bad input.
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -81,6 +85,43 @@ TEST(Study, ATinyStudyTrainsScoresTabulatesAndResumes) {
   EXPECT_THAT(resumed.output, ::testing::Not(HasSubstr("kl-seed0: training")));
   EXPECT_EQ(fs::last_write_time(study / "kl-seed0" / "score.json"), kept);
   EXPECT_TRUE(fs::exists(study / "gan-seed1" / "score.json"));
+}
+
+// An image study scores its runs while they train, at the same times for every method, and
+// plots the score against training time; the table's scores come from `vgrow eval`.
+TEST(Study, AnImageStudyPlotsTheScoreAgainstTrainingTime) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  TempDir dir("vgrow-study-images");
+  const auto study = dir.path() / "s";
+  const auto r = run_cli("study run.threads=1 data.limit=256 model.g_width=8 model.d_width=8 "
+                         "--methods kl,gan --seeds 1 --minutes 0.1 -n 100 -o " +
+                         study.string());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_THAT(read(study / "table.md"), HasSubstr("| gan |"));
+  for (const auto* method : {"kl", "gan"}) {
+    std::ifstream in(study / "curves" / (std::string(method) + ".csv"));
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line)) << method << ": no curve";
+    EXPECT_EQ(line, "minutes,fid");
+    std::vector<double> minutes;
+    while (std::getline(in, line)) {
+      const auto comma = line.find(',');
+      ASSERT_NE(comma, std::string::npos) << line;
+      minutes.push_back(std::stod(line.substr(0, comma)));
+      const double fid = std::stod(line.substr(comma + 1));
+      EXPECT_TRUE(std::isfinite(fid) && fid > 0) << line;
+    }
+    // Scored at every sixth of the budget and at the end; a loaded machine may skip some.
+    EXPECT_GE(minutes.size(), 2u) << method;
+    EXPECT_TRUE(std::is_sorted(minutes.begin(), minutes.end())) << method;
+  }
+  const auto svg = read(study / "score-vs-time.svg");
+  EXPECT_THAT(svg, HasSubstr("<svg"));
+  EXPECT_THAT(svg, HasSubstr("against training time"));
+  EXPECT_THAT(svg, HasSubstr("<text>kl</text>"));
+  EXPECT_THAT(svg, HasSubstr("<text>gan</text>"));
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -98,6 +99,24 @@ TEST(RunFolder, RowsLoggedAfterTheCheckpointAreDroppedOnce) {
             "{\"loop\":2,\"loss\":0.3333333333333333}\n");
   vgrow::io::drop_log_rows_after(dir.path(), "absent", 2);  // nothing to do
   EXPECT_FALSE(fs::exists(dir.path() / "absent.csv"));
+}
+
+TEST(RunFolder, AMetricsLogReadsBackAsWritten) {
+  TempDir dir("vgrow-runs");
+  {
+    vgrow::io::MetricsLog log(dir.path(), "eval");
+    log.write({{"loop", 0}, {"fid", 72.5}, {"kid", std::nan("")}});
+    log.write({{"loop", 5}, {"fid", 41.25}, {"kid", 0.03}});
+  }
+  const auto table = vgrow::io::read_metrics_log(dir.path(), "eval");
+  EXPECT_EQ(table.columns, (std::vector<std::string>{"loop", "fid", "kid"}));
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.values("fid"), (std::vector<double>{72.5, 41.25}));
+  EXPECT_EQ(table.values("kid"), (std::vector<double>{0.03}));  // NaN is left out
+  EXPECT_EQ(table.column("nope"), -1);
+  EXPECT_TRUE(table.values("nope").empty());
+  const auto missing = vgrow::io::read_metrics_log(dir.path(), "stats");
+  EXPECT_TRUE(missing.columns.empty() && missing.rows.empty());
 }
 
 // A run killed after logging loops past its last checkpoint resumes without logging any

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include "config_helpers.h"
 #include "vgrow/run/config.h"
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/run/experiment.h"
@@ -26,11 +27,8 @@ bool fashion_mnist_installed() {
 
 // 3000 images, width-8 DCGAN nets, one flow step per loop: G moves in 150 loops.
 vgrow::Config small_config() {
-  vgrow::Config c;
+  auto c = vgrow::testing::tiny_image_config(3000);
   c.run.threads = 2;
-  c.data.limit = 3000;
-  c.model.g_width = 8;
-  c.model.d_width = 8;
   c.flow.particle_steps = 1;
   c.flow.pool_batches = 1;
   c.flow.eta = 1.0;

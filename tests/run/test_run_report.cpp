@@ -48,16 +48,12 @@ TEST(RunReport, TrainingKeepsAReportOfEveryGridCurveAndCommand) {
     GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   }
   TempDir out("vgrow-report");
-  vgrow::Config c;
-  c.run.out_dir = out.str();
-  c.run.threads = 1;
+  auto c = vgrow::testing::tiny_image_config(256);
   c.run.device = "cpu";
+  c.run.out_dir = out.str();
   c.run.loops = 4;
   c.run.minutes = 0;
   c.run.sample_every = 2;
-  c.data.limit = 256;
-  c.model.g_width = 8;
-  c.model.d_width = 8;
   vgrow::TrainingRunOptions options;
   options.command = "vgrow train data.limit=256";
   const auto run = vgrow::run_training(c, options).run_dir;

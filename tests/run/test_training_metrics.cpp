@@ -10,10 +10,12 @@
 #include <torch/torch.h>
 
 #include "cli_helpers.h"
+#include "config_helpers.h"
 #include "vgrow/data/image_dataset.h"
 #include "vgrow/metrics/classifier.h"
 #include "vgrow/metrics/protocol.h"
 #include "vgrow/metrics/reference_stats.h"
+#include "vgrow/run/evaluator.h"
 #include "vgrow/run/experiment.h"
 #include "vgrow/run/training_metrics.h"
 
@@ -36,6 +38,28 @@ std::vector<std::vector<std::string>> read_csv(const fs::path& p) {
     rows.push_back(cells);
   }
   return rows;
+}
+
+TEST(TimedEvaluations, DueOncePerIntervalPassedHoweverLongALoop) {
+  vgrow::Config c;
+  c.eval.metrics = {"fid"};
+  c.eval.every_minutes = 1.0;
+  vgrow::TimedEvaluations timed(c);
+  EXPECT_FALSE(timed.due(0.0));
+  EXPECT_FALSE(timed.due(0.99));
+  EXPECT_TRUE(timed.due(1.0));
+  EXPECT_FALSE(timed.due(1.5));
+  EXPECT_TRUE(timed.due(3.2));   // a slow loop spanned 2 and 3: one evaluation
+  EXPECT_FALSE(timed.due(3.9));  // the next is at 4
+  EXPECT_TRUE(timed.due(4.0));
+
+  c.eval.every_minutes = 0;  // by loops only
+  vgrow::TimedEvaluations off(c);
+  EXPECT_FALSE(off.due(100.0));
+  c.eval.every_minutes = 1.0;
+  c.eval.metrics.clear();  // nothing to score
+  vgrow::TimedEvaluations nothing(c);
+  EXPECT_FALSE(nothing.due(100.0));
 }
 
 TEST(BestScore, LowerIsBetterForFidAndKidHigherForTheOthers) {
@@ -141,11 +165,7 @@ TEST(TrainingMetrics, ScoresAreThoseOfVgrowEvalOnTheSameSamples) {
     GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
   }
   TempDir files("vgrow-eval-same");
-  vgrow::Config c;
-  c.run.threads = 1;
-  c.data.limit = 300;
-  c.model.g_width = 8;
-  c.model.d_width = 8;
+  auto c = vgrow::testing::tiny_image_config(300);
   c.eval.metrics = {"fid", "kid", "is", "precision", "recall"};
   c.eval.count = 100;
   c.eval.classifier = (files.path() / "missing.pt").string();
@@ -184,6 +204,65 @@ TEST(TrainingMetrics, ScoresAreThoseOfVgrowEvalOnTheSameSamples) {
   for (const auto& [name, value] : values) {
     EXPECT_NEAR(value, expected.value(name), 1e-9 * std::max(1.0, std::abs(value))) << name;
   }
+}
+
+// eval.refine scores what `vgrow sample --refine K` draws, with the trainer's own D, and
+// leaves training exactly as it was: weights, buffers (spectral norm), gradients and modes.
+TEST(TrainingMetrics, RefinedScoringScoresRefinedSamplesAndLeavesTrainingAlone) {
+  if (!fashion_mnist_installed()) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  TempDir files("vgrow-eval-refined");
+  auto c = vgrow::testing::tiny_image_config(300);
+  c.eval.metrics = {"fid"};
+  c.eval.count = 100;
+  c.eval.classifier = (files.path() / "classifier.pt").string();
+  torch::manual_seed(0);
+  vm::save_classifier(c.eval.classifier, vm::Classifier(vm::ClassifierOptions().width(4)),
+                      {"fashion-mnist", 0.1, 28});
+  auto trainer = vgrow::make_trainer(c);
+  trainer->run_loop();
+  vgrow::TrainingMetrics plain(c, *trainer, files.path() / "cache");
+  c.eval.refine = 3;
+  vgrow::TrainingMetrics refined(c, *trainer, files.path() / "cache");
+  EXPECT_THAT(refined.description(), HasSubstr("refined by 3 latent-space steps"));
+
+  auto& g = trainer->generator();
+  auto& d = trainer->discriminator();
+  auto state = [&] {
+    std::vector<torch::Tensor> s;
+    for (auto* m : {g.ptr().get(), d.ptr().get()}) {
+      for (const auto& p : m->parameters()) {
+        s.push_back(p.detach().clone());
+        s.push_back(p.grad().defined() ? p.grad().clone() : torch::zeros({0}));
+      }
+      for (const auto& b : m->buffers()) s.push_back(b.clone());
+    }
+    return s;
+  };
+  const auto before = state();
+  const bool g_mode = g.ptr()->is_training(), d_mode = d.ptr()->is_training();
+  const auto z = torch::randn({20, c.model.latent_dim});
+  const auto samples = refined.draw(*trainer, z);
+  EXPECT_EQ(g.ptr()->is_training(), g_mode);
+  EXPECT_EQ(d.ptr()->is_training(), d_mode);
+  const auto after = state();
+  ASSERT_EQ(before.size(), after.size());
+  for (size_t i = 0; i < before.size(); ++i) EXPECT_TRUE(torch::equal(before[i], after[i])) << i;
+
+  g.ptr()->eval();
+  d.ptr()->eval();
+  vgrow::RefineOptions by_hand;
+  by_hand.steps = 3;
+  const auto expected = vgrow::refine_latents(g, d, trainer->divergence(), z, by_hand,
+                                              at::make_generator<at::CPUGeneratorImpl>(0));
+  g.ptr()->train(g_mode);
+  d.ptr()->train(d_mode);
+  EXPECT_TRUE(torch::equal(samples, expected));
+  const auto drawn = plain.draw(*trainer, z);
+  EXPECT_TRUE(torch::equal(drawn, trainer->generate(z)));
+  EXPECT_GT((samples - drawn).abs().max().item<double>(), 0.0);  // refinement moved them
+  EXPECT_NE(refined.evaluate(*trainer)[0].second, plain.evaluate(*trainer)[0].second);
 }
 
 TEST(TrainingMetrics, ScoresAreLoggedAndBestCheckpointFollowsTheMetric) {

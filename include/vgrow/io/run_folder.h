@@ -43,6 +43,20 @@ class MetricsLog {
   bool header_written_ = false;
 };
 
+// A MetricsLog's CSV read back: a header, then numbers ("nan" and empty cells read as NaN).
+// A missing file is an empty table: the run has not logged that yet.
+struct MetricsTable {
+  std::filesystem::path file;
+  std::vector<std::string> columns;
+  std::vector<std::vector<double>> rows;
+
+  // The column's index, or -1.
+  int column(const std::string& name) const;
+  // The column's finite values, in row order; empty for an unknown column.
+  std::vector<double> values(const std::string& name) const;
+};
+MetricsTable read_metrics_log(const std::filesystem::path& run_dir, const std::string& stem);
+
 // A resumed run continues from its checkpoint's loop: rows of <stem>.csv/.jsonl logged after
 // it (by a run killed between checkpoints) are dropped, so no loop appears twice. Call before
 // a MetricsLog opens the files.

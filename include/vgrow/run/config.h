@@ -94,7 +94,9 @@ struct Config {
   struct Eval {
     std::vector<std::string> metrics;  // empty = none
     int64_t every = 500;               // outer loops between evaluations
+    double every_minutes = 0;          // also every so many minutes of the run (0 = not)
     int64_t count = 2000;              // generated images per evaluation
+    int64_t refine = 0;                // latent refinement steps before scoring (0 = none)
     std::string classifier;  // classifier file; empty = metrics::default_classifier_file
     std::string best;                  // metric that picks best.pt; empty = the first one
   } eval;

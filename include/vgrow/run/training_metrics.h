@@ -16,6 +16,7 @@
 #include "vgrow/metrics/feature_extractor.h"
 #include "vgrow/metrics/gaussian_stats.h"
 #include "vgrow/metrics/protocol.h"
+#include "vgrow/core/refinement.h"
 #include "vgrow/core/trainer.h"
 
 namespace vgrow {
@@ -40,6 +41,10 @@ class TrainingMetrics {
   // samples with the whole training set's statistics; KID and precision/recall with
   // eval.count real images; IS uses the classifier's class probabilities.
   std::vector<std::pair<std::string, double>> evaluate(Trainer& trainer);
+  // The samples evaluate() scores: G's (its EMA when there is one) at the fixed latents,
+  // refined by eval.refine latent-space steps with the trainer's D. G and D run in eval mode
+  // and are left in the mode they were in; no weight, buffer or gradient of theirs changes.
+  torch::Tensor draw(Trainer& trainer, const torch::Tensor& latents);
 
   const std::string& best_metric() const { return best_; }
   const metrics::FeatureExtractor& extractor() const { return *extractor_; }
@@ -56,6 +61,7 @@ class TrainingMetrics {
   metrics::GaussianStats train_stats_;
   torch::Tensor real_features_;
   torch::Tensor latents_;
+  RefineOptions refine_;
 };
 
 // Best-so-far bookkeeping, kept in best.toml next to best.pt so a resumed run continues it.
