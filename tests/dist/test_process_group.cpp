@@ -418,6 +418,13 @@ std::vector<std::string> toy_args(const fs::path& out_dir, int64_t loops) {
           "optim.eps=1e-3", "run.out_dir=" + out_dir.string()};
 }
 
+// OpenBLAS picks its kernels by CPU, and on AVX-512 machines (SkylakeX kernels) one process
+// and two ranks, whose GEMMs have 64 and 32 rows, ended 1.1e-3 apart after 3 loops, against
+// 2.4e-7 with the AVX2 (Haswell) kernels on the same machine (2026-12-03). Which kernel makes
+// the difference is not established yet; these runs pin the AVX2 ones, so that what is
+// compared is the split into ranks, not the CPU's kernel choice.
+const std::vector<std::string> kSameBlasKernels = {"OPENBLAS_CORETYPE=Haswell"};
+
 fs::path only_run_folder(const fs::path& out_dir) {
   std::vector<fs::path> runs;
   for (const auto& e : fs::directory_iterator(out_dir)) runs.push_back(e.path());
@@ -452,11 +459,11 @@ torch::Tensor trained_weights(const fs::path& run_dir) {
 // fails the run if they do not (DistributedApi.CheckSameNamesTheRankThatDiffers).
 TEST(DistributedTraining, TwoRanksMatchOneProcess) {
   const auto dir = fresh_dir("match");
-  auto single = start_cli(toy_args(dir / "single", 3), {}, dir, "single");
+  auto single = start_cli(toy_args(dir / "single", 3), kSameBlasKernels, dir, "single");
   ASSERT_TRUE(succeeded(wait_for(single, 120))) << slurp(single.err);
   auto launch_args = std::vector<std::string>{"launch", "--nproc", "2", "--timeout", "120", "--"};
   for (const auto& a : toy_args(dir / "dist", 3)) launch_args.push_back(a);
-  auto two = start_cli(launch_args, {}, dir, "two");
+  auto two = start_cli(launch_args, kSameBlasKernels, dir, "two");
   ASSERT_TRUE(succeeded(wait_for(two, 150))) << slurp(two.err);
 
   const auto one_rank = trained_weights(only_run_folder(dir / "single"));
@@ -474,13 +481,13 @@ TEST(DistributedTraining, CheckpointOfTwoRanksResumesInOneProcess) {
   const auto dir = fresh_dir("resume");
   auto launch_args = std::vector<std::string>{"launch", "--nproc", "2", "--timeout", "120", "--"};
   for (const auto& a : toy_args(dir / "dist", 2)) launch_args.push_back(a);
-  auto two = start_cli(launch_args, {}, dir, "two");
+  auto two = start_cli(launch_args, kSameBlasKernels, dir, "two");
   ASSERT_TRUE(succeeded(wait_for(two, 150))) << slurp(two.err);
   const auto run = only_run_folder(dir / "dist");
-  auto resumed = start_cli({"train", "--resume", run.string(), "--quiet", "run.loops=3"}, {}, dir,
-                           "resumed");
+  auto resumed = start_cli({"train", "--resume", run.string(), "--quiet", "run.loops=3"},
+                           kSameBlasKernels, dir, "resumed");
   ASSERT_TRUE(succeeded(wait_for(resumed, 120))) << slurp(resumed.err);
-  auto single = start_cli(toy_args(dir / "single", 3), {}, dir, "single");
+  auto single = start_cli(toy_args(dir / "single", 3), kSameBlasKernels, dir, "single");
   ASSERT_TRUE(succeeded(wait_for(single, 120))) << slurp(single.err);
   const double diff =
       (trained_weights(run) - trained_weights(only_run_folder(dir / "single"))).abs().max().item<double>();
