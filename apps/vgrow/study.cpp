@@ -156,12 +156,10 @@ constexpr int64_t kCurveSamples = 1000;
 std::vector<std::string> scoring_args(const Plan& p) {
   std::vector<std::string> args;
   const bool curves = !p.classifier.empty();  // image data: a classifier is always resolved
-  if (overrides_key(p.config, "eval.metrics")) {
-    if (!curves) return args;
-  } else {
+  if (!overrides_key(p.config, "eval.metrics")) {
     args.push_back(curves ? "eval.metrics=[fid]" : "eval.metrics=[]");
-    if (!curves) return args;
   }
+  if (!curves) return args;
   args.push_back("eval.classifier=" + p.classifier);
   if (!overrides_key(p.config, "eval.count")) {
     args.push_back("eval.count=" + std::to_string(kCurveSamples));
@@ -175,6 +173,11 @@ std::vector<std::string> scoring_args(const Plan& p) {
   return args;
 }
 
+// A run's folder in the study: dir/<method>-seed<k>.
+std::string run_name(const std::string& method, int64_t seed) {
+  return method + "-seed" + std::to_string(seed);
+}
+
 fs::path run_folder_of(const fs::path& out) {
   fs::path run;
   for (const auto& e : fs::directory_iterator(out / "run")) run = e.path();
@@ -183,7 +186,7 @@ fs::path run_folder_of(const fs::path& out) {
 
 // Trains and scores one method and seed into dir/<method>-seed<k>; returns its score.
 ordered_json run_one(const Plan& p, const fs::path& dir, const std::string& method, int64_t seed) {
-  const auto name = method + "-seed" + std::to_string(seed);
+  const auto name = run_name(method, seed);
   const auto out = dir / name;
   const auto score_file = out / "score.json";
   if (fs::exists(score_file)) {
@@ -298,8 +301,7 @@ void write_curves(const Plan& p, const fs::path& dir) {
   for (const auto& method : p.methods) {
     std::vector<io::MetricsTable> logs;
     for (int64_t seed = 0; seed < p.seeds; ++seed) {
-      const auto run = run_folder_of(dir / (method + "-seed" + std::to_string(seed)));
-      logs.push_back(io::read_metrics_log(run, "eval"));
+      logs.push_back(io::read_metrics_log(run_folder_of(dir / run_name(method, seed)), "eval"));
     }
     if (logs.empty() || logs[0].columns.size() < 2 || logs[0].column("minutes") < 0) return;
     if (plot.y.empty()) plot.y = logs[0].columns[1];  // the first metric (fid by default)
@@ -311,8 +313,8 @@ void write_curves(const Plan& p, const fs::path& dir) {
       double minutes = 0, score = 0;
       for (const auto& log : logs) {
         const auto& row = log.rows[k];
-        minutes += row.at(log.column("minutes")) / static_cast<double>(logs.size());
-        const int c = log.column(plot.y);
+        const int m = log.column("minutes"), c = log.column(plot.y);
+        minutes += row.at(m) / static_cast<double>(logs.size());
         score += (c >= 0 && static_cast<size_t>(c) < row.size() ? row[c] : std::nan("")) /
                  static_cast<double>(logs.size());
       }

@@ -24,6 +24,11 @@ namespace {
 
 constexpr uintmax_t kMaxEmbeddedFile = 32u << 20;  // bytes; larger files are left out
 
+// eval.csv's columns that time the evaluation rather than score G.
+bool is_timing_column(const std::string& column) {
+  return column == "seconds" || column == "minutes";
+}
+
 std::vector<std::string> read_lines(const fs::path& file) {
   std::vector<std::string> lines;
   std::ifstream in(file);
@@ -287,7 +292,7 @@ void summary_section(Page& page, const std::vector<RunView>& runs) {
     std::string text;
     const auto& last = r.eval.rows.back();
     for (size_t c = 0; c < r.eval.columns.size() && c < last.size(); ++c) {
-      if (r.eval.columns[c] == "seconds" || r.eval.columns[c] == "minutes") continue;
+      if (is_timing_column(r.eval.columns[c])) continue;
       text += (text.empty() ? "" : ", ") + io::html_escape(r.eval.columns[c]) + " " +
               format("%.4g", last[c]);
     }
@@ -400,7 +405,7 @@ void curves_section(Page& page, const std::vector<RunView>& runs) {
   std::vector<std::string> eval_columns;
   for (const auto& r : runs) {
     for (const auto& c : r.eval.columns) {
-      if (c != "loop" && c != "seconds" && c != "minutes" &&
+      if (c != "loop" && !is_timing_column(c) &&
           std::find(eval_columns.begin(), eval_columns.end(), c) == eval_columns.end()) {
         eval_columns.push_back(c);
       }

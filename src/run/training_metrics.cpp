@@ -70,7 +70,7 @@ TrainingMetrics::TrainingMetrics(const Config& config, Trainer& trainer,
   auto gen = at::make_generator<at::CPUGeneratorImpl>(options_.seed);
   latents_ = at::randn({config.eval.count, config.model.latent_dim}, gen);
   refine_.steps = config.eval.refine;  // latent space, eta 0.05: vgrow sample's defaults
-  if (!config.flow.clamp) refine_.flow.clamp_min(std::nullopt).clamp_max(std::nullopt);
+  refine_.flow = trainer.options().flow;  // the training flow step's clamp and chunk size
   if (refine_.steps > 0) {
     description_ += "; samples refined by " + std::to_string(refine_.steps) +
                     " latent-space steps with the current D";
