@@ -44,7 +44,9 @@ case "$dataset" in
   *) echo "compare-reference: --dataset must be fashion-mnist or cifar10" >&2; exit 2 ;;
 esac
 [ -x /usr/bin/time ] || { echo "compare-reference: needs GNU time (apt-get install time)" >&2; exit 2; }
-export OMP_WAIT_POLICY=PASSIVE  # the same OpenMP setting for both (vgrow sets it itself)
+# The same OpenMP setting for both: spin ~50 us between parallel regions, then sleep (vgrow
+# sets this itself when the user has not; the reference would otherwise spin 3 ms).
+export GOMP_SPINCOUNT=5000
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 for r in $(seq 1 "$rounds"); do

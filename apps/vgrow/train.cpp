@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "commands.h"
+#include "vgrow/run/runtime_settings.h"
 #include "console_reporter.h"
 #include "signals.h"
 #include "vgrow/run/checkpoint.h"
@@ -96,6 +97,9 @@ void add_train(CLI::App& app) {
       std::cout << to_toml(config);
       return;
     }
+    validate(config);
+    // Restarts the command once, before anything is written, when the kernels must be pinned.
+    if (config.run.reproducible) pin_reproducible_kernels();
     install_training_signals();
     ConsoleReporter reporter(args->quiet);
     TrainingRunOptions options;

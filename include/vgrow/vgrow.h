@@ -4,6 +4,7 @@
 
 #include "vgrow/support/device_transfer.h"
 #include "vgrow/support/mixed_precision.h"
+#include "vgrow/support/op_profile.h"
 #include "vgrow/support/optim.h"
 #include "vgrow/support/threads.h"
 
@@ -29,6 +30,7 @@
 #include "vgrow/dist/process_group.h"
 #include "vgrow/dist/shard.h"
 
+#include "vgrow/models/channels_last.h"
 #include "vgrow/models/dcgan.h"
 #include "vgrow/models/flop_count.h"
 #include "vgrow/models/mlp.h"

@@ -2,7 +2,9 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/models/channels_last.h"
 #include "vgrow/models/flop_count.h"
+#include "vgrow/models/resampling_conv.h"
 
 namespace vgrow::models {
 namespace {
@@ -43,15 +45,21 @@ void DCGANGeneratorImpl::reset() {
 torch::Tensor DCGANGeneratorImpl::forward(const torch::Tensor& z) {
   const auto projected = linear_(z);
   count_linear(projected, linear_->options.in_features());
-  auto h = torch::relu(bn0_(projected.view({-1, base_channels_, 4, 4})));
+  auto h = projected.view({-1, base_channels_, 4, 4});
+  if (options.channels_last()) h = to_channels_last(h);
+  h = torch::relu(bn0_(h));
   const auto n = static_cast<int64_t>(ups_->size());
   for (int64_t i = 0; i < n; ++i) {
     auto* up = ups_[i]->as<torch::nn::ConvTranspose2dImpl>();
-    count_conv_transpose(h, up->options.out_channels(), 4, 4);
-    h = up->forward(h);
+    if (options.fused_resampling()) {
+      h = conv_transpose4x4_stride2(h, up->weight, up->bias);
+    } else {
+      count_conv_transpose(h, up->options.out_channels(), 4, 4);
+      h = up->forward(h);
+    }
     if (i + 1 < n) h = torch::relu(bns_[i]->as<torch::nn::BatchNorm2dImpl>()->forward(h));
   }
-  return torch::tanh(h);
+  return torch::tanh(h).contiguous();
 }
 
 DCGANDiscriminatorImpl::DCGANDiscriminatorImpl(DCGANDiscriminatorOptions options_)
@@ -79,7 +87,7 @@ void DCGANDiscriminatorImpl::reset() {
 }
 
 torch::Tensor DCGANDiscriminatorImpl::forward(const torch::Tensor& x) {
-  auto h = x;
+  auto h = options.channels_last() ? to_channels_last(x) : x;
   for (const auto& conv : *convs_) h = torch::leaky_relu(conv->as<SNConv2dImpl>()->forward(h), 0.2);
   return linear_(h.flatten(1)).squeeze(1);
 }

@@ -34,4 +34,30 @@ torch::Tensor conv3x3_then_avgpool(const torch::Tensor& x, const torch::Tensor& 
   return out;
 }
 
+torch::Tensor subpixel_kernel(const torch::Tensor& transposed_weight) {
+  const auto& w = transposed_weight;
+  TORCH_CHECK(w.dim() == 4 && w.size(2) == 4 && w.size(3) == 4,
+              "a sub-pixel transposed conv needs a 4x4 kernel, got weight of shape ", w.sizes());
+  // Output row 2m + a gathers input rows m + dy: for a = 0, dy = -1 via tap 3 and dy = 0 via
+  // tap 1; for a = 1, dy = 0 via tap 2 and dy = +1 via tap 0 (the same for columns).
+  auto s = torch::zeros({2, 3, 4}, w.options());
+  {
+    torch::NoGradGuard no_grad;
+    s[0][0][3] = 1;
+    s[0][1][1] = 1;
+    s[1][1][2] = 1;
+    s[1][2][0] = 1;
+  }
+  // [O, a, b, C, 3, 3]: output channel o * 4 + a * 2 + b is what pixel_shuffle puts at (a, b).
+  return torch::einsum("ary,ioyx,bcx->oabirc", {s, w, s}).reshape({w.size(1) * 4, w.size(0), 3, 3});
+}
+
+torch::Tensor conv_transpose4x4_stride2(const torch::Tensor& x, const torch::Tensor& weight,
+                                        const torch::Tensor& bias) {
+  const auto b = bias.defined() ? bias.repeat_interleave(4) : bias;
+  auto out = torch::pixel_shuffle(torch::conv2d(x, subpixel_kernel(weight), b, 1, 1), 2);
+  count_conv_transpose(x, weight.size(1), 4, 4);
+  return out;
+}
+
 }  // namespace vgrow::models

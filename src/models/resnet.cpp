@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "vgrow/models/channels_last.h"
 #include "vgrow/models/resampling_conv.h"
 
 namespace vgrow::models {
@@ -83,8 +84,9 @@ void ResNetGeneratorImpl::reset() {
 
 torch::Tensor ResNetGeneratorImpl::forward(const torch::Tensor& z) {
   auto h = linear_(z).view({-1, options.width(), 4, 4});
+  if (options.channels_last()) h = to_channels_last(h);
   for (const auto& block : *blocks_) h = block->as<UpBlock>()->forward(h);
-  return torch::tanh(to_image_(torch::relu(h)));
+  return torch::tanh(to_image_(torch::relu(h))).contiguous();
 }
 
 DiscBlockImpl::DiscBlockImpl(int64_t in_channels, int64_t width, bool down, bool first,
@@ -152,7 +154,7 @@ void ResNetDiscriminatorImpl::reset() {
 }
 
 torch::Tensor ResNetDiscriminatorImpl::forward(const torch::Tensor& x) {
-  auto h = x;
+  auto h = options.channels_last() ? to_channels_last(x) : x;
   for (const auto& block : *blocks_) h = block->as<DiscBlock>()->forward(h);
   h = torch::relu(h).sum({2, 3});
   return linear_(h).squeeze(1);

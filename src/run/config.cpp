@@ -232,6 +232,11 @@ const std::vector<Key>& schema() {
           "precision of the G and D forwards (autocast); fp16 needs CUDA, adds loss scaling")
           .choices(precision_names())
           .resumable(),
+      KEY(run, reproducible,
+          "fp32 bit-identical on every x86-64 CPU with AVX2 for the same run.threads: ATen at "
+          "AVX2, OpenBLAS's Haswell kernels, convolutions without oneDNN (slower; "
+          "docs/benchmarks.md)")
+          .resumable(),
       KEY(run, loss_scaling, "dynamic loss scaling of the D and G losses (always on with fp16)")
           .resumable(),
       KEY(run, cuda_graphs,
@@ -275,7 +280,12 @@ const std::vector<Key>& schema() {
       KEY(model, power_iterations, "spectral norm power iterations").at_least(1),
       // The same function computed another way, so a resumed run may switch.
       KEY(model, fused_resampling,
-          "resnet: resampling in its exact cheaper form (D: conv+pool as one 4x4 stride-2 conv)")
+          "resnet, dcgan: resampling in its exact cheaper form (resnet D: conv+pool as one 4x4 "
+          "stride-2 conv; dcgan G: transposed convs as sub-pixel convs)")
+          .resumable(),
+      KEY(model, channels_last,
+          "resnet, dcgan: G's and D's activations in channels-last (NHWC) layout; the same "
+          "function, faster in oneDNN")
           .resumable(),
       KEY(model, ema_decay,
           "generator EMA: after outer loop t, avg = d * avg + (1 - d) * G with d = min(decay, "
@@ -346,6 +356,10 @@ const std::vector<Key>& schema() {
 
 // Rules that tie several keys together; each key's own rule is in its declaration.
 void check_combinations(const Config& c) {
+  need(!c.run.reproducible || c.run.precision == "fp32", "run.precision", c.run.precision,
+       "must be fp32 with run.reproducible = true");
+  need(!c.run.reproducible || c.run.device != "cuda", "run.device", c.run.device,
+       "must be cpu or auto with run.reproducible = true (it pins CPU kernels)");
   need(c.run.precision != "fp16" || c.run.device != "cpu", "run.precision", c.run.precision,
        "needs a CUDA device (autocast on the CPU computes in bf16 only): use bf16 or fp32 with "
        "run.device = cpu");

@@ -1,5 +1,7 @@
 #include "vgrow/run/experiment.h"
 
+#include "vgrow/run/runtime_settings.h"
+
 #include <torch/torch.h>
 
 #include "vgrow/data/toy2d.h"
@@ -36,7 +38,8 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                              .image_size(size)
                                                              .spectral_norm(m.spectral_norm)
                                                              .power_iterations(m.power_iterations)
-                                                             .fused_resampling(m.fused_resampling))),
+                                                             .fused_resampling(m.fused_resampling)
+                                                             .channels_last(m.channels_last))),
             torch::nn::AnyModule(
                 models::ResNetDiscriminator(models::ResNetDiscriminatorOptions()
                                                 .width(m.d_width)
@@ -44,7 +47,8 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                 .image_size(size)
                                                 .spectral_norm(m.spectral_norm)
                                                 .power_iterations(m.power_iterations)
-                                                .fused_resampling(m.fused_resampling)))};
+                                                .fused_resampling(m.fused_resampling)
+                                                .channels_last(m.channels_last)))};
   }
   if (m.arch == "dcgan") {
     TORCH_CHECK(sample_shape.size() == 3, "the DCGAN models need images, got samples of rank ",
@@ -54,14 +58,17 @@ Networks make_networks(const Config& c, const std::vector<int64_t>& sample_shape
                                                             .latent_dim(m.latent_dim)
                                                             .width(m.g_width)
                                                             .channels(channels)
-                                                            .image_size(size))),
+                                                            .image_size(size)
+                                                            .fused_resampling(m.fused_resampling)
+                                                            .channels_last(m.channels_last))),
             torch::nn::AnyModule(models::DCGANDiscriminator(
                 models::DCGANDiscriminatorOptions()
                     .width(m.d_width)
                     .channels(channels)
                     .image_size(size)
                     .spectral_norm(m.spectral_norm)
-                    .power_iterations(m.power_iterations)))};
+                    .power_iterations(m.power_iterations)
+                    .channels_last(m.channels_last)))};
   }
   int64_t numel = 1;
   for (auto s : sample_shape) numel *= s;
@@ -147,13 +154,26 @@ Divergence make_divergence(const Config& c) {
   return Divergence(plain.kind(), options);
 }
 
+int blas_threads(const Config& c) {
+  return c.model.arch == "mlp" ? static_cast<int>(c.run.threads) : 1;
+}
+
 std::unique_ptr<Trainer> make_trainer(const Config& c) {
   validate(c);
-  set_compute_threads(static_cast<int>(c.run.threads));
+  set_compute_threads(static_cast<int>(c.run.threads), blas_threads(c));
+  TORCH_CHECK(!c.run.reproducible || reproducible_kernels_pinned(),
+              "run.reproducible: the kernels are not pinned in this process; call "
+              "vgrow::pin_reproducible_kernels() before anything else (the vgrow CLI does)");
+  // oneDNN's convolution blocking follows the CPU's caches: off for reproducible runs.
+  at::globalContext().setUserEnabledMkldnn(!c.run.reproducible);
   torch::manual_seed(static_cast<uint64_t>(c.run.seed));
   auto source = make_data_source(c);
   auto nets = make_networks(c, source->sample_shape());
-  return std::make_unique<Trainer>(make_trainer_options(c), nets.generator, nets.discriminator,
+  auto options = make_trainer_options(c);
+  TORCH_CHECK(!c.run.reproducible || options.device.is_cpu(),
+              "run.reproducible pins CPU kernels, but run.device = auto chose ", options.device,
+              ": set run.device = cpu");
+  return std::make_unique<Trainer>(std::move(options), nets.generator, nets.discriminator,
                                    source, make_divergence(c));
 }
 

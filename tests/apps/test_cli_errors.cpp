@@ -1,3 +1,4 @@
+#include <regex>
 #include <fstream>
 
 #include <gmock/gmock.h>
@@ -93,6 +94,31 @@ TEST(CliBench, ReportsMedianSecondsPerLoopAsJson) {
   EXPECT_THAT(r.output, HasSubstr("\"gflop_per_second\":"));
   // The toy MLP G (8 -> 256 -> 256 -> 2): 2 x (8*256 + 256*256 + 256*2) FLOPs per sample.
   EXPECT_THAT(r.output, HasSubstr("\"g_forward_mflop\":0.1362"));
+}
+
+double json_number(const std::string& text, const std::string& key) {
+  std::smatch m;
+  const std::regex re("\"" + key + "\":([-0-9.eE+]+)");
+  return std::regex_search(text, m, re) ? std::stod(m[1]) : -1.0;
+}
+
+// The arithmetic rate as a share of the peak measured on the spot, and the operator profile.
+TEST(CliBench, ReportsTheShareOfTheMeasuredPeakAndTheOperatorsThatTookTheTime) {
+  const auto r = run_cli("bench run.threads=1 data.limit=256 model.g_width=8 model.d_width=8 "
+                         "--loops 2 --warmup 1 --profile 5");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const double peak = json_number(r.output, "peak_gflop_per_second");
+  const double rate = json_number(r.output, "gflop_per_second");
+  const double share = json_number(r.output, "share_of_peak");
+  EXPECT_GT(peak, 1.0) << r.output;  // any CPU does a GFLOP/s in a 2048^3 product
+  EXPECT_GT(rate, 0.0) << r.output;
+  EXPECT_NEAR(share, rate / peak, 0.01 * share + 1e-4) << r.output;
+  EXPECT_LT(share, 1.0) << "a width-8 loop faster than a large GEMM: " << r.output;
+  EXPECT_THAT(r.output, HasSubstr("% of the measured peak"));
+  // The profile: a header, five operator rows named by ATen, the total.
+  EXPECT_THAT(r.output, HasSubstr("operators over the 2 timed loops"));
+  EXPECT_THAT(r.output, HasSubstr("aten::convolution"));
+  EXPECT_THAT(r.output, HasSubstr("all operators"));
 }
 
 }  // namespace

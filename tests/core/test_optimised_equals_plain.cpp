@@ -1,5 +1,6 @@
 // The fast paths give the numbers of a plain, literal implementation (the authors' order of
-// operations): fused resampling convs, the one-forward D step, the chunked input-only flow
+// operations): fused resampling convs, sub-pixel transposed convs, channels-last generators,
+// the one-forward D step, the chunked input-only flow
 // step, and the projection. Tolerance: 1e-5 absolute (1e-4 relative) in float32, what
 // reordering the sums of a 32x32 ResNet can change.
 #include <gtest/gtest.h>
@@ -8,6 +9,8 @@
 #include "model_helpers.h"
 #include "vgrow/core/density_ratio.h"
 #include "vgrow/core/divergence.h"
+#include "vgrow/models/channels_last.h"
+#include "vgrow/models/dcgan.h"
 #include "vgrow/models/resampling_conv.h"
 #include "vgrow/models/resnet.h"
 #include "vgrow/core/particles.h"
@@ -28,9 +31,12 @@ bool close(const torch::Tensor& a, const torch::Tensor& b, double rtol = 1e-4,
 // Same seed, same parameter order: the two networks start with identical weights. A few
 // training-mode forwards let spectral norm's u and v converge (from random vectors sigma is
 // far off, and D's gradients are then ~1e7), the same way in both.
-ResNetDiscriminator make_d(bool fused) {
-  return vgrow::testing::settled_discriminator(
-      11, ResNetDiscriminatorOptions().width(8).channels(1).fused_resampling(fused));
+ResNetDiscriminator make_d(bool fused, bool channels_last = false) {
+  return vgrow::testing::settled_discriminator(11, ResNetDiscriminatorOptions()
+                                                       .width(8)
+                                                       .channels(1)
+                                                       .fused_resampling(fused)
+                                                       .channels_last(channels_last));
 }
 ResNetGenerator make_g(bool fused) {
   torch::manual_seed(12);
@@ -78,6 +84,122 @@ TEST(OptimisedEqualsPlain, ResNetsWithFusedResamplingComputeTheSameFunction) {
   d_plain->eval();
   d_fused->eval();
   EXPECT_TRUE(close(d_plain->forward(x), d_fused->forward(x)));
+}
+
+TEST(OptimisedEqualsPlain, TransposedConvIsASubPixelConv) {
+  torch::manual_seed(3);
+  for (bool channels_last : {false, true}) {
+    auto x = torch::randn({3, 5, 6, 7});
+    if (channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    x.requires_grad_(true);
+    auto w = torch::randn({5, 4, 4, 4}, torch::requires_grad());
+    auto b = torch::randn({4}, torch::requires_grad());
+    const auto plain = torch::conv_transpose2d(x, w, b, 2, 1);
+    const auto fused = vgrow::models::conv_transpose4x4_stride2(x, w, b);
+    ASSERT_EQ(plain.sizes(), fused.sizes());
+    EXPECT_TRUE(close(plain, fused)) << "channels_last " << channels_last;
+    const auto g = torch::randn_like(plain);
+    const auto gp = torch::autograd::grad({plain}, {x, w, b}, {g});
+    const auto gf = torch::autograd::grad({fused}, {x, w, b}, {g});
+    for (size_t i = 0; i < gp.size(); ++i) {
+      EXPECT_TRUE(close(gp[i], gf[i])) << "gradient " << i << ", channels_last " << channels_last;
+    }
+  }
+  // A wrong tap would not cancel out: the check above can fail.
+  auto w = torch::randn({2, 3, 4, 4});
+  auto k = vgrow::models::subpixel_kernel(w);
+  EXPECT_EQ(k.sizes(), (std::vector<int64_t>{12, 2, 3, 3}));
+  EXPECT_EQ(k.count_nonzero().item<int64_t>(), 12 * 2 * 4);
+}
+
+// Each generator with every fast path against its literal form: the same output in the usual
+// layout and the same weight gradients of an MSE fit (the projection's loss).
+template <class Make>
+void expect_same_generator(Make make, int64_t latent_dim, const char* what) {
+  auto plain = make(false), fast = make(true);
+  torch::manual_seed(4);
+  const auto z = torch::randn({6, latent_dim});
+  for (bool train : {true, false}) {
+    plain->train(train);
+    fast->train(train);
+    const auto a = plain->forward(z), b = fast->forward(z);
+    EXPECT_TRUE(b.is_contiguous()) << what;
+    EXPECT_TRUE(close(a, b)) << what << ", train " << train;
+  }
+  plain->train();
+  fast->train();
+  const auto target = torch::rand({6, 1, 32, 32}) * 2 - 1;
+  torch::mse_loss(plain->forward(z), target).backward();
+  torch::mse_loss(fast->forward(z), target).backward();
+  const auto pa = plain->named_parameters(), pb = fast->named_parameters();
+  ASSERT_EQ(pa.size(), pb.size());
+  for (const auto& item : pa) {
+    EXPECT_TRUE(close(item.value().grad(), pb[item.key()].grad())) << what << " " << item.key();
+  }
+}
+
+TEST(OptimisedEqualsPlain, GeneratorsInChannelsLastWithSubPixelConvsComputeTheSameFunction) {
+  expect_same_generator(
+      [](bool fast) {
+        torch::manual_seed(13);
+        return vgrow::models::DCGANGenerator(vgrow::models::DCGANGeneratorOptions()
+                                                 .latent_dim(16)
+                                                 .width(8)
+                                                 .fused_resampling(fast)
+                                                 .channels_last(fast));
+      },
+      16, "dcgan");
+  expect_same_generator(
+      [](bool fast) {
+        torch::manual_seed(14);
+        return ResNetGenerator(
+            ResNetGeneratorOptions().latent_dim(16).width(8).channels(1).channels_last(fast));
+      },
+      16, "resnet");
+}
+
+// D in channels-last against NCHW: the same logits and the same input gradient (the flow
+// velocity), for one and for three input channels (one channel is where LibTorch cannot tell
+// the layouts apart by their strides).
+TEST(OptimisedEqualsPlain, DiscriminatorsInChannelsLastComputeTheSameFunction) {
+  for (int64_t channels : {1, 3}) {
+    for (bool dcgan : {false, true}) {
+      // Settled as make_d's: a few training-mode forwards bring sigma near its value.
+      const auto make = [&](bool cl) {
+        torch::manual_seed(15);
+        auto d = dcgan ? torch::nn::AnyModule(vgrow::models::DCGANDiscriminator(
+                             vgrow::models::DCGANDiscriminatorOptions()
+                                 .width(8)
+                                 .channels(channels)
+                                 .channels_last(cl)))
+                       : torch::nn::AnyModule(ResNetDiscriminator(
+                             ResNetDiscriminatorOptions().width(8).channels(channels).channels_last(cl)));
+        torch::NoGradGuard no_grad;
+        for (int i = 0; i < 4; ++i) d.forward(torch::zeros({1, channels, 32, 32}));
+        return d;
+      };
+      auto plain = make(false), fast = make(true);
+      plain.ptr()->eval();
+      fast.ptr()->eval();
+      torch::manual_seed(5);
+      const auto x = torch::rand({6, channels, 32, 32}) * 2 - 1;
+      const auto xa = x.clone().requires_grad_(true), xb = x.clone().requires_grad_(true);
+      const auto da = plain.forward(xa), db = fast.forward(xb);
+      const std::string what = std::string(dcgan ? "dcgan" : "resnet") + ", " +
+                               std::to_string(channels) + " channel(s)";
+      EXPECT_TRUE(close(da, db)) << what;
+      const auto ga = torch::autograd::grad({da.sum()}, {xa})[0];
+      const auto gb = torch::autograd::grad({db.sum()}, {xb})[0];
+      EXPECT_TRUE(close(ga, gb)) << what;
+      EXPECT_GT(ga.abs().max().item<double>(), 0.0) << what;
+    }
+  }
+  // The layout really is NHWC inside, even with one channel.
+  const auto x1 = vgrow::models::to_channels_last(torch::rand({2, 1, 4, 4}));
+  EXPECT_TRUE(x1.is_contiguous(torch::MemoryFormat::ChannelsLast));
+  EXPECT_EQ(x1.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
+  const auto y1 = torch::conv2d(x1, torch::rand({3, 1, 3, 3}), {}, 1, 1);
+  EXPECT_EQ(y1.suggest_memory_format(), torch::MemoryFormat::ChannelsLast);
 }
 
 TEST(OptimisedEqualsPlain, DensityRatioStepMatchesTheLiteralLosses) {

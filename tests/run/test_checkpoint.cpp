@@ -77,6 +77,46 @@ TEST(Checkpoint, ResumeIsBitIdenticalInBf16WithLossScaling) {
       "run.precision=bf16 run.loss_scaling=true");
 }
 
+// run.reproducible: the same bits whatever kernels the host would pick. The second run gets
+// the environment another CPU would give (other ATen, OpenBLAS and oneDNN kernel families);
+// without the key those settings do change the result, so the comparison can fail.
+TEST(ReproducibleRun, IsBitIdenticalWhateverKernelsTheHostOffers) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz")) {
+    GTEST_SKIP() << "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist)";
+  }
+  const std::string args =
+      " --quiet run.threads=2 run.minutes=0 data.limit=256 model.g_width=8 model.d_width=8 "
+      "flow.pool_batches=2 flow.batch_size=16 flow.particle_steps=2 run.loops=3";
+  const std::string other_cpu =
+      "env ATEN_CPU_CAPABILITY=default OPENBLAS_CORETYPE=Nehalem ONEDNN_MAX_CPU_ISA=SSE41 ";
+  const auto train = [&](const std::string& env, const std::string& extra, const TempDir& dir) {
+    const auto r = vgrow::testing::run_shell(env + VGROW_CLI + std::string(" train") + args +
+                                             extra + " run.out_dir=" + dir.str() + " 2>&1");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    return generator_state(only_run(dir.path()));
+  };
+  TempDir a("vgrow-repro"), b("vgrow-repro"), c("vgrow-repro"), d("vgrow-repro");
+  const auto here = train("", " run.reproducible=true", a);
+  const auto elsewhere = train(other_cpu, " run.reproducible=true", b);
+  expect_bit_identical(here, elsewhere);
+
+  const auto fast_here = train("", "", c);
+  const auto fast_elsewhere = train(other_cpu, "", d);
+  ASSERT_EQ(fast_here.size(), fast_elsewhere.size());
+  bool any_differs = false;
+  for (size_t i = 0; i < fast_here.size(); ++i) {
+    any_differs = any_differs || !torch::equal(fast_here[i], fast_elsewhere[i]);
+  }
+  EXPECT_TRUE(any_differs) << "the host's kernels made no difference: this test proves nothing";
+}
+
+TEST(ReproducibleRun, RefusesLowerPrecision) {
+  const auto r = run_cli("train --quiet run.reproducible=true run.precision=bf16 run.loops=1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_THAT(r.output, HasSubstr("run.precision"));
+  EXPECT_THAT(r.output, HasSubstr("run.reproducible"));
+}
+
 TEST(Checkpoint, ResumeRefusesAnIncompatibleConfig) {
   TempDir dir("vgrow-ckpt");
   auto r = run_cli("train toy-8gaussians --quiet run.loops=2 run.out_dir=" + dir.str());

@@ -19,6 +19,12 @@ struct DCGANGeneratorOptions {
   TORCH_ARG(int64_t, width) = 32;  // channels of the last hidden layer; doubles per level down
   TORCH_ARG(int64_t, channels) = 1;
   TORCH_ARG(int64_t, image_size) = 32;  // 4 * 2^levels
+  // The transposed convs in their sub-pixel form (models/resampling_conv.h): the same
+  // function, run by oneDNN.
+  TORCH_ARG(bool, fused_resampling) = true;
+  // Activations in channels-last (NHWC) layout (models/channels_last.h); the output is
+  // returned in the usual layout either way.
+  TORCH_ARG(bool, channels_last) = true;
 };
 
 class DCGANGeneratorImpl : public torch::nn::Cloneable<DCGANGeneratorImpl> {
@@ -43,6 +49,8 @@ struct DCGANDiscriminatorOptions {
   TORCH_ARG(int64_t, image_size) = 32;
   TORCH_ARG(bool, spectral_norm) = true;
   TORCH_ARG(int64_t, power_iterations) = 1;
+  // Activations in channels-last (NHWC) layout (models/channels_last.h).
+  TORCH_ARG(bool, channels_last) = true;
 };
 
 class DCGANDiscriminatorImpl : public torch::nn::Cloneable<DCGANDiscriminatorImpl> {

@@ -24,6 +24,9 @@ struct ResNetGeneratorOptions {
   // conv (models/resampling_conv.h), 1x1 shortcuts before upsampling / after pooling. The
   // same function with fewer multiply-adds; false: the authors' literal order.
   TORCH_ARG(bool, fused_resampling) = true;
+  // Activations in channels-last (NHWC) layout (models/channels_last.h); the output is
+  // returned in the usual layout either way.
+  TORCH_ARG(bool, channels_last) = true;
 };
 
 class UpBlockImpl : public torch::nn::Cloneable<UpBlockImpl> {
@@ -68,6 +71,8 @@ struct ResNetDiscriminatorOptions {
   // conv (models/resampling_conv.h), 1x1 shortcuts before upsampling / after pooling. The
   // same function with fewer multiply-adds; false: the authors' literal order.
   TORCH_ARG(bool, fused_resampling) = true;
+  // Activations in channels-last (NHWC) layout (models/channels_last.h).
+  TORCH_ARG(bool, channels_last) = true;
 };
 
 class DiscBlockImpl : public torch::nn::Cloneable<DiscBlockImpl> {

@@ -27,6 +27,7 @@ struct Config {
     std::string device = "auto";
     std::string precision = "fp32";  // of the G and D forwards
     bool loss_scaling = false;       // dynamic loss scaling (always on with fp16)
+    bool reproducible = false;       // fp32, bit-identical on any AVX2 CPU (runtime_settings.h)
     bool cuda_graphs = true;         // CUDA: the flow step replayed from captured graphs
     int64_t loops = 100000;       // outer loops; the time limit usually ends a run first
     double minutes = 15.0;        // wall-clock budget, 0 = none
@@ -56,7 +57,8 @@ struct Config {
     int64_t mlp_layers = 2;
     bool spectral_norm = true;
     int64_t power_iterations = 1;
-    bool fused_resampling = true;  // resnet: resampling in its exact cheaper form
+    bool fused_resampling = true;  // resnet, dcgan: resampling in its exact cheaper form
+    bool channels_last = true;     // resnet, dcgan: G's and D's activations in NHWC
     double ema_decay = 0.0;        // generator EMA, per outer loop; 0 = off
   } model;
   struct Flow {

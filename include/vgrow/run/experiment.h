@@ -53,4 +53,10 @@ Divergence make_divergence(const Config& config);
 // Seeds, threads, data, networks and trainer, in an order that makes runs repeatable.
 std::unique_ptr<Trainer> make_trainer(const Config& config);
 
+// OpenBLAS's threads for a run: run.threads for the MLPs, whose work is all matrix products;
+// one for the convolutional models, whose convolutions run in oneDNN on LibTorch's threads and
+// whose few small products (linear layers, spectral norm) do not pay for a second pool, which
+// spins in sched_yield between calls against oneDNN's threads (docs/benchmarks.md).
+int blas_threads(const Config& config);
+
 }  // namespace vgrow
